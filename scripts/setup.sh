@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything reskit needs on Debian: the system packages (apt-get,
+# only when something is missing) and a Python venv beside Debian's
+# python3-torch with the pinned PyPI tools the tests use as references.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ccache git
+  libtorch-dev libopencv-dev libdnnl-dev nlohmann-json3-dev libgtest-dev
+  python3 python3-venv python3-numpy python3-torch python3-torchvision
+  opencv-doc
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# PyPI references, pinned, next to Debian's torch (--system-site-packages).
+if [ ! -x .venv/bin/python ]; then
+  /usr/bin/python3 -m venv --system-site-packages .venv
+fi
+if ! .venv/bin/python -m pip freeze 2>/dev/null | grep -qxF -f scripts/requirements-test.txt; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
+fi

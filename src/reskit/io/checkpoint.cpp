@@ -1,0 +1,356 @@
+#include "reskit/io/checkpoint.h"
+
+#include <ATen/ATen.h>
+#include <ATen/core/Dict.h>
+#include <c10/util/Exception.h>
+#include <caffe2/serialize/inline_container.h>
+#include <ATen/core/grad_mode.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <new>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "reskit/core/error.h"
+#include "reskit/io/atomic_file.h"
+#include "reskit/io/pickle_reader.h"
+
+namespace reskit::io {
+
+namespace {
+
+using Kind = PickleValue::Kind;
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+bool host_is_little_endian() {
+  const uint16_t one = 1;
+  uint8_t first;
+  std::memcpy(&first, &one, 1);
+  return first == 1;
+}
+
+// ---- from the top-level object to a state dict -----------------------------
+
+const PickleValue* inner_state_dict(const PickleValue& dict) {
+  for (const char* key : {"state_dict", "model"}) {
+    const PickleValue* inner = dict.find(key);
+    if (inner && inner->is(Kind::Dict)) return inner;
+  }
+  return nullptr;
+}
+
+StateDict to_state_dict(const PickleValue& top, const std::string& ctx) {
+  if (!top.is(Kind::Dict)) throw Error(ctx + ": holds " + describe_kind(top.kind) + ", not a state dict");
+  // Training scripts save {"state_dict": ..., "epoch": ...} or {"model": ...};
+  // a few levels of that are unwrapped, never a real parameter (those are tensors).
+  const PickleValue* dict = &top;
+  for (int level = 0; level < 4; ++level) {
+    const PickleValue* inner = inner_state_dict(*dict);
+    if (!inner) break;
+    dict = inner;
+  }
+  static const std::string kParallelPrefix = "module.";
+  StateDict out;
+  std::unordered_set<std::string> seen;
+  for (size_t i = 0; i + 1 < dict->items.size(); i += 2) {
+    const PickleValue* key = dict->items[i];
+    const PickleValue* value = dict->items[i + 1];
+    if (!key->is(Kind::String) || !value->is(Kind::Tensor)) continue;  // epoch, optimizer, ...
+    std::string name = key->text;
+    if (name.compare(0, kParallelPrefix.size(), kParallelPrefix) == 0) name.erase(0, kParallelPrefix.size());
+    if (!seen.insert(name).second) throw Error(ctx + ": key '" + name + "' appears twice");
+    out.emplace_back(std::move(name), value->tensor);
+  }
+  return out;
+}
+
+// ---- zip container (torch.save since 1.6, torch::pickle_save) ---------------
+
+class ZipResolver : public TorchResolver {
+ public:
+  explicit ZipResolver(caffe2::serialize::PyTorchStreamReader& reader) : reader_(reader) {}
+
+ protected:
+  at::Tensor load_storage(Unpickler& u, const std::string& key, at::ScalarType dtype, int64_t numel) override {
+    std::string record = "data/" + key;
+    if (!reader_.hasRecord(record)) u.fail("record '" + record + "' is missing");
+    auto [data, nbytes] = reader_.getRecord(record);
+    size_t element = c10::elementSize(dtype);
+    if (static_cast<uint64_t>(numel) > nbytes / element)
+      u.fail("record '" + record + "' holds " + std::to_string(nbytes) + " bytes, too few for " +
+             std::to_string(numel) + " elements");
+    if (numel == 0) return at::empty({0}, at::TensorOptions().dtype(dtype));
+    // The tensor keeps the record's buffer alive: no copy.
+    auto owner = std::make_shared<at::DataPtr>(std::move(data));
+    return at::from_blob(owner->get(), {numel}, [owner](void*) {}, at::TensorOptions().dtype(dtype));
+  }
+
+ private:
+  caffe2::serialize::PyTorchStreamReader& reader_;
+};
+
+std::string read_record(caffe2::serialize::PyTorchStreamReader& reader, const std::string& name) {
+  auto [data, size] = reader.getRecord(name);
+  return std::string(static_cast<const char*>(data.get()), size);
+}
+
+StateDict read_zip(const std::string& path, const std::string& ctx) {
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  try {
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+  } catch (const c10::Error& e) {
+    static const std::string kPrefix = "PytorchStreamReader failed reading zip archive: ";
+    std::string what = first_line(e.what_without_backtrace());
+    if (what.compare(0, kPrefix.size(), kPrefix) == 0) what.erase(0, kPrefix.size());
+    throw Error(ctx + ": bad zip archive: " + what);
+  }
+  if (reader->hasRecord("constants.pkl"))
+    throw Error(ctx + ": is a TorchScript archive (torch.jit.save), not a state dict");
+  if (!reader->hasRecord("data.pkl")) throw Error(ctx + ": zip archive without data.pkl, not a PyTorch checkpoint");
+  if (reader->hasRecord("byteorder") && read_record(*reader, "byteorder") != "little")
+    throw Error(ctx + ": saved with big-endian byte order, which is not supported");
+  std::string pickle = read_record(*reader, "data.pkl");
+  ZipResolver resolver(*reader);
+  Unpickler u(ctx, resolver);
+  size_t end = 0;
+  const PickleValue& top = u.load(pickle.data(), pickle.size(), 0, &end);
+  return to_state_dict(top, ctx);
+}
+
+// ---- legacy stream (_use_new_zipfile_serialization=False) ------------------
+// Pickles one after another: magic number, protocol version, sys_info, the
+// object, the list of storage keys; then per key an int64 element count and
+// the raw little-endian elements.
+
+class LegacyResolver : public TorchResolver {
+ public:
+  explicit LegacyResolver(size_t file_size) : budget_(file_size) {}
+
+  // Copies the bytes for storage `key` from data[*pos]; advances *pos.
+  void fill(Unpickler& u, const std::string& key, const std::string& data, size_t* pos) {
+    auto it = slots_.find(key);
+    if (it == slots_.end()) u.fail("corrupted storage list: unknown storage '" + key + "'");
+    Slot& slot = it->second;
+    if (slot.filled) u.fail("corrupted storage list: storage '" + key + "' listed twice");
+    if (data.size() - *pos < 8) u.fail("file is truncated");
+    int64_t numel = 0;
+    for (int i = 7; i >= 0; --i) numel = static_cast<int64_t>((static_cast<uint64_t>(numel) << 8) |
+                                                             static_cast<uint8_t>(data[*pos + i]));
+    *pos += 8;
+    if (numel != slot.tensor.numel())
+      u.fail("corrupted storage '" + key + "': " + std::to_string(numel) + " elements, expected " +
+             std::to_string(slot.tensor.numel()));
+    size_t nbytes = static_cast<size_t>(numel) * slot.tensor.element_size();
+    if (data.size() - *pos < nbytes) u.fail("file is truncated");
+    if (nbytes) std::memcpy(slot.tensor.data_ptr(), data.data() + *pos, nbytes);
+    *pos += nbytes;
+    slot.filled = true;
+  }
+
+  void check_filled(Unpickler& u) const {
+    for (const auto& [key, slot] : slots_)
+      if (!slot.filled) u.fail("storage '" + key + "' has no data");
+  }
+
+ protected:
+  // The data comes after the object, so storages are allocated now and filled
+  // later; their total is capped by the file size, so a corrupted count
+  // cannot allocate more than the file could hold.
+  at::Tensor load_storage(Unpickler& u, const std::string& key, at::ScalarType dtype, int64_t numel) override {
+    uint64_t nbytes = static_cast<uint64_t>(numel) * c10::elementSize(dtype);
+    if (static_cast<uint64_t>(numel) > budget_ || nbytes > budget_)
+      u.fail("corrupted pickle: storage '" + key + "' is larger than the file");
+    budget_ -= nbytes;
+    at::Tensor t = at::empty({numel}, at::TensorOptions().dtype(dtype));
+    slots_.emplace(key, Slot{t, false});
+    return t;
+  }
+
+ private:
+  struct Slot {
+    at::Tensor tensor;
+    bool filled;
+  };
+  uint64_t budget_;
+  std::unordered_map<std::string, Slot> slots_;
+};
+
+bool is_legacy_magic(const PickleValue& v) {
+  // 0x1950a86a20f9469cfc6c as LONG1 writes it: little-endian, 10 bytes.
+  static const std::string kMagic("\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19", 10);
+  return v.is(Kind::BigInt) && v.text == kMagic;
+}
+
+StateDict read_legacy(const std::string& data, const std::string& ctx) {
+  LegacyResolver resolver(data.size());
+  Unpickler u(ctx, resolver);
+  size_t pos = 0;
+  if (!is_legacy_magic(u.load(data.data(), data.size(), pos, &pos)))
+    throw Error(ctx + ": a pickle but not a PyTorch checkpoint (no torch.save magic number)");
+  const PickleValue& protocol = u.load(data.data(), data.size(), pos, &pos);
+  if (!protocol.is(Kind::Int) || protocol.integer != 1001)
+    throw Error(ctx + ": unsupported legacy checkpoint protocol");
+  const PickleValue& sys_info = u.load(data.data(), data.size(), pos, &pos);
+  const PickleValue* little = sys_info.find("little_endian");
+  if (!little || !little->is(Kind::Bool)) throw Error(ctx + ": corrupted legacy header");
+  if (!little->boolean) throw Error(ctx + ": saved on a big-endian machine, which is not supported");
+  const PickleValue& top = u.load(data.data(), data.size(), pos, &pos);
+  const PickleValue& keys = u.load(data.data(), data.size(), pos, &pos);
+  if (!keys.is(Kind::List)) throw Error(ctx + ": corrupted storage list");
+  for (const PickleValue* key : keys.items) {
+    if (!key->is(Kind::String)) throw Error(ctx + ": corrupted storage list");
+    resolver.fill(u, key->text, data, &pos);
+  }
+  resolver.check_filled(u);
+  return to_state_dict(top, ctx);
+}
+
+// ---- dispatch ----------------------------------------------------------------
+
+StateDict read_any(const std::string& path, const std::string& ctx) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(ctx + ": is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ctx + ": cannot open: " + std::strerror(errno));
+  char head[2] = {0, 0};
+  in.read(head, 2);
+  std::streamsize got = in.gcount();
+  if (got == 0) throw Error(ctx + ": file is empty");
+  if (got == 2 && head[0] == 'P' && head[1] == 'K') {
+    in.close();
+    return read_zip(path, ctx);
+  }
+  if (static_cast<uint8_t>(head[0]) != 0x80)
+    throw Error(ctx + ": not a PyTorch checkpoint (neither a zip archive nor a pickle)");
+  std::ostringstream all;
+  in.seekg(0);
+  all << in.rdbuf();
+  if (!in && !in.eof()) throw Error(ctx + ": read failed");
+  return read_legacy(all.str(), ctx);
+}
+
+// ---- matching a state dict to a module ---------------------------------------
+
+std::string shape_text(const at::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+// "a, b, c" with at most `limit` names, then "and N more".
+std::string name_list(const std::vector<std::string>& names, size_t limit = 10) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < limit; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > limit) out += " and " + std::to_string(names.size() - limit) + " more";
+  return out;
+}
+
+bool is_batch_counter(const std::string& key) {
+  static const std::string kName = "num_batches_tracked";
+  return key == kName ||
+         (key.size() > kName.size() && key.compare(key.size() - kName.size() - 1, std::string::npos, "." + kName) == 0);
+}
+
+void add_own_tensors(const torch::nn::Module& module, const std::string& prefix, StateDict& out) {
+  for (const auto& p : module.named_parameters(/*recurse=*/false))
+    if (p.value().defined()) out.emplace_back(prefix + p.key(), p.value().detach());
+  for (const auto& b : module.named_buffers(/*recurse=*/false))
+    if (b.value().defined()) out.emplace_back(prefix + b.key(), b.value().detach());
+}
+
+}  // namespace
+
+StateDict read_state_dict(const std::string& path) {
+  const std::string ctx = "checkpoint '" + path + "'";
+  if (!host_is_little_endian()) throw Error(ctx + ": reading checkpoints needs a little-endian machine");
+  // Whatever the layers below throw becomes one reskit::Error line.
+  try {
+    return read_any(path, ctx);
+  } catch (const Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Error(ctx + ": " + first_line(e.what_without_backtrace()));
+  } catch (const std::bad_alloc&) {
+    throw Error(ctx + ": out of memory");
+  } catch (const std::exception& e) {
+    throw Error(ctx + ": " + first_line(e.what()));
+  }
+}
+
+void save_state_dict(const std::string& path, const StateDict& state) {
+  c10::Dict<std::string, at::Tensor> dict;
+  for (const auto& [key, tensor] : state) {
+    if (!tensor.defined()) throw Error("cannot write '" + path + "': tensor '" + key + "' is undefined");
+    if (dict.contains(key)) throw Error("cannot write '" + path + "': key '" + key + "' appears twice");
+    // Detached: torch.load would otherwise see requires_grad tensors.
+    dict.insert(key, tensor.detach());
+  }
+  std::vector<char> bytes;
+  try {
+    bytes = torch::jit::pickle_save(dict);  // also tags the dict: torch.jit._pickle.restore_type_tag
+  } catch (const c10::Error& e) {
+    throw Error("cannot write '" + path + "': " + first_line(e.what_without_backtrace()));
+  }
+  AtomicFile file(path);
+  file.stream().write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  file.commit();
+}
+
+// Module by module in pre-order, each one's parameters then its buffers:
+// the order of Python's Module.state_dict().
+StateDict state_dict_of(const torch::nn::Module& module) {
+  StateDict out;
+  add_own_tensors(module, "", out);
+  for (const auto& child : module.named_modules(/*name_prefix=*/"", /*include_self=*/false))
+    add_own_tensors(*child.value(), child.key() + ".", out);
+  return out;
+}
+
+LoadReport load_state_dict(torch::nn::Module& module, const StateDict& state, bool strict,
+                           const std::string& source_name) {
+  std::unordered_map<std::string, const at::Tensor*> from_file;
+  for (const auto& [key, tensor] : state) from_file.emplace(key, &tensor);
+
+  LoadReport report;
+  std::vector<std::pair<at::Tensor, const at::Tensor*>> copies;
+  std::unordered_set<std::string> in_model;
+  for (const auto& [key, target] : state_dict_of(module)) {
+    in_model.insert(key);
+    auto it = from_file.find(key);
+    if (it == from_file.end()) {
+      if (!is_batch_counter(key)) report.missing.push_back(key);
+      continue;
+    }
+    const at::Tensor& source = *it->second;
+    if (source.sizes() != target.sizes()) {
+      report.mismatched.push_back(key + ": file " + shape_text(source) + " vs model " + shape_text(target));
+      continue;
+    }
+    copies.emplace_back(target, &source);
+    report.loaded.push_back(key);
+  }
+  for (const auto& [key, tensor] : state)
+    if (!in_model.count(key)) report.unexpected.push_back(key);
+
+  if (strict && (!report.missing.empty() || !report.unexpected.empty() || !report.mismatched.empty())) {
+    std::vector<std::string> parts;
+    if (!report.missing.empty()) parts.push_back("missing keys: " + name_list(report.missing));
+    if (!report.unexpected.empty()) parts.push_back("unexpected keys: " + name_list(report.unexpected));
+    if (!report.mismatched.empty()) parts.push_back("wrong shapes: " + name_list(report.mismatched));
+    std::string message = "checkpoint '" + source_name + "' does not match " + module.name() + ": ";
+    for (size_t i = 0; i < parts.size(); ++i) message += (i ? "; " : "") + parts[i];
+    throw Error(message);
+  }
+
+  at::NoGradGuard no_grad;
+  for (auto& [target, source] : copies) target.copy_(*source);  // converts to the model's dtype and device
+  return report;
+}
+
+}  // namespace reskit::io

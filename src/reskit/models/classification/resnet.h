@@ -1,0 +1,94 @@
+#pragma once
+// torchvision.models.resnet: BasicBlock, Bottleneck and ResNet with
+// torchvision's options, initialisation and parameter names.
+#include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/pooling.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
+
+#include "reskit/layers/sequential.h"
+
+namespace reskit::models {
+
+enum class BlockKind { kBasic, kBottleneck };
+
+struct BlockOptions {
+  BlockOptions(int64_t inplanes, int64_t planes) : inplanes_(inplanes), planes_(planes) {}
+  TORCH_ARG(int64_t, inplanes);
+  TORCH_ARG(int64_t, planes);
+  TORCH_ARG(int64_t, stride) = 1;  // on the 3x3 conv, as torchvision does
+  TORCH_ARG(int64_t, groups) = 1;
+  TORCH_ARG(int64_t, base_width) = 64;
+  TORCH_ARG(int64_t, dilation) = 1;
+};
+
+class BasicBlockImpl : public torch::nn::Module {
+ public:
+  static constexpr int64_t kExpansion = 1;
+  BasicBlockImpl(const BlockOptions& o, layers::Sequential downsample);
+  at::Tensor forward(at::Tensor x);
+
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  torch::nn::ReLU relu{nullptr};
+  layers::Sequential downsample{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+class BottleneckImpl : public torch::nn::Module {
+ public:
+  static constexpr int64_t kExpansion = 4;
+  BottleneckImpl(const BlockOptions& o, layers::Sequential downsample);
+  at::Tensor forward(at::Tensor x);
+
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  torch::nn::ReLU relu{nullptr};
+  layers::Sequential downsample{nullptr};
+};
+TORCH_MODULE(Bottleneck);
+
+struct ResNetOptions {
+  ResNetOptions(BlockKind block, std::vector<int64_t> layers) : block_(block), layers_(std::move(layers)) {}
+  TORCH_ARG(BlockKind, block);
+  TORCH_ARG(std::vector<int64_t>, layers);
+  TORCH_ARG(int64_t, num_classes) = 1000;
+  TORCH_ARG(bool, zero_init_residual) = false;
+  TORCH_ARG(int64_t, groups) = 1;
+  TORCH_ARG(int64_t, width_per_group) = 64;
+  TORCH_ARG(std::vector<bool>, replace_stride_with_dilation) = {false, false, false};
+  // Stage strides: torchvision's 1,2,2,2; backbones such as seed 004's use 1,1,2,1.
+  TORCH_ARG(std::vector<int64_t>, strides) = {1, 2, 2, 2};
+};
+
+class ResNetImpl : public torch::nn::Module {
+ public:
+  explicit ResNetImpl(const ResNetOptions& o);
+  at::Tensor forward(at::Tensor x);
+  // The four stage outputs (layer1..layer4), for backbone use.
+  std::vector<at::Tensor> forward_features(at::Tensor x);
+
+  torch::nn::Conv2d conv1{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr};
+  torch::nn::ReLU relu{nullptr};
+  torch::nn::MaxPool2d maxpool{nullptr};
+  layers::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
+  torch::nn::AdaptiveAvgPool2d avgpool{nullptr};
+  torch::nn::Linear fc{nullptr};
+
+ private:
+  at::Tensor stem(at::Tensor x);
+  layers::Sequential make_layer(int64_t planes, int64_t blocks, int64_t stride, bool dilate);
+
+  ResNetOptions options_;
+  int64_t inplanes_ = 64;
+  int64_t dilation_ = 1;
+};
+TORCH_MODULE(ResNet);
+
+}  // namespace reskit::models

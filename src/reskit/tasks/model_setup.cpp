@@ -1,0 +1,90 @@
+#include "reskit/tasks/model_setup.h"
+
+#include <ATen/Context.h>
+#include <torch/cuda.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "reskit/core/error.h"
+#include "reskit/core/options_json.h"
+#include "reskit/io/atomic_file.h"
+
+namespace reskit::tasks {
+namespace {
+
+std::string read_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read " + what + " '" + path + "'");
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+std::string sidecar_path(const std::string& weights_path) { return weights_path + ".json"; }
+
+Options resolve_options(const ModelRequest& request) {
+  std::string name = request.name;
+  std::string sidecar_text;
+  if (!request.weights.empty() && std::filesystem::exists(sidecar_path(request.weights))) {
+    sidecar_text = read_file(sidecar_path(request.weights), "sidecar");
+    const std::string from_sidecar = model_name_from_json(sidecar_text, sidecar_path(request.weights));
+    if (name.empty()) name = from_sidecar;
+    else if (!from_sidecar.empty() && from_sidecar != name) sidecar_text.clear();  // the user named another model
+  }
+  if (name.empty())
+    throw Error(request.weights.empty() ? "no model given (see `reskit models`)"
+                                        : "no model given and '" + sidecar_path(request.weights) +
+                                              "' does not exist to name one");
+  Options options = models::default_options(name);
+  if (!sidecar_text.empty()) apply_json_options(options, sidecar_text, sidecar_path(request.weights));
+  if (!request.config_path.empty())
+    apply_json_options(options, read_file(request.config_path, "config"), request.config_path);
+  for (const std::string& s : request.sets) options.set_from_assignment(s);
+  return options;
+}
+
+c10::Device parse_device(const std::string& text) {
+  if (text == "cpu") return c10::Device(c10::kCPU);
+  if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
+    const std::string index = text.size() > 5 ? text.substr(5) : "";
+    if (text.size() > 4 && (index.empty() || index.find_first_not_of("0123456789") != std::string::npos))
+      throw Error("bad device '" + text + "' (expected cpu, cuda or cuda:N)");
+    if (!torch::cuda::is_available())
+      throw Error("device '" + text + "' requested but CUDA is not available (this LibTorch has no CUDA or no GPU is visible)");
+    const int64_t n = index.empty() ? 0 : std::stoll(index);
+    if (n >= static_cast<int64_t>(torch::cuda::device_count()))
+      throw Error("device '" + text + "' requested but only " + std::to_string(torch::cuda::device_count()) +
+                  " CUDA device(s) are visible");
+    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(n));
+  }
+  throw Error("bad device '" + text + "' (expected cpu, cuda or cuda:N)");
+}
+
+PreparedModel prepare_model(const ModelRequest& request) {
+  PreparedModel prepared;
+  prepared.device = parse_device(request.device);
+  Options options = resolve_options(request);
+  at::manual_seed(static_cast<uint64_t>(request.seed));
+  prepared.model = models::build_model(options);
+  if (!request.weights.empty()) {
+    io::StateDict state = io::read_state_dict(request.weights);
+    prepared.load_report = io::load_state_dict(*prepared.model.module, state, !request.non_strict, request.weights);
+  }
+  prepared.model.module->to(prepared.device);
+  prepared.model.module->eval();
+  return prepared;
+}
+
+void save_checkpoint(const std::string& path, const models::Model& model) {
+  const std::string sidecar = "{\"model\": \"" + model.name + "\", \"options\": " + options_to_json(model.options) + "}";
+  io::AtomicFile side(sidecar_path(path));
+  side.stream() << sidecar << '\n';
+  io::save_state_dict(path, io::state_dict_of(*model.module));
+  side.commit();
+}
+
+}  // namespace reskit::tasks

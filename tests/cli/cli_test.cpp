@@ -1,0 +1,167 @@
+// The command line's contract: exit status, one-line errors that name the
+// problem, no partial output, the registry and sidecars.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include "reskit/io/npy.h"
+#include "reskit/models/registry.h"
+#include "reskit/tasks/model_setup.h"
+#include "test_util.h"
+
+namespace reskit {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_reskit;
+
+const std::string kInput = test::fixture("npy/image_input.npy");
+
+// A failed command: status 1, exactly one line on stderr, and `dir` holds no file.
+void expect_failure(const std::string& args, const std::string& message, const std::string& dir = "") {
+  auto r = run_reskit(args);
+  EXPECT_EQ(r.status, 1) << args;
+  EXPECT_EQ(r.err, "reskit: " + message + "\n") << args;
+  if (!dir.empty() && fs::exists(dir)) EXPECT_TRUE(fs::is_empty(dir)) << "partial output left in " << dir;
+}
+
+TEST(Cli, UnknownCommandAndUsage) {
+  auto r = run_reskit("frobnicate");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "reskit: unknown command 'frobnicate' (see reskit --help)\n");
+  r = run_reskit("--help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("run "), std::string::npos);
+  r = run_reskit("run --help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("--input FILE.npy"), std::string::npos);
+}
+
+TEST(Cli, UnknownModelListsKnownOnes) {
+  auto r = run_reskit("run resnet51 --input " + kInput + " --out x");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err.rfind("reskit: unknown model 'resnet51' (known: resnet18, resnet34, ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+}
+
+TEST(Cli, OptionErrorsNameTheOption) {
+  const std::string dir = test::temp_dir("cli_opts");
+  const std::string io = " --input " + kInput + " --out " + dir;
+  expect_failure("run resnet18 --set depth=3" + io,
+                 "resnet18: unknown option 'depth' (options: num_classes, zero_init_residual, groups, "
+                 "width_per_group, replace_stride_with_dilation, features)",
+                 dir);
+  expect_failure("run resnet18 --set num_classes=ten" + io,
+                 "resnet18: option 'num_classes' expects an integer, got 'ten'", dir);
+  expect_failure("run resnet18 --set features=maybe" + io, "resnet18: option 'features' expects true or false, got 'maybe'",
+                 dir);
+  expect_failure("run resnet50 --set replace_stride_with_dilation=0,1" + io,
+                 "resnet50: replace_stride_with_dilation needs 3 values, got 2", dir);
+  expect_failure("run resnet50 --set replace_stride_with_dilation=0,x,1" + io,
+                 "resnet50: option 'replace_stride_with_dilation' expects a comma-separated list of integers, got '0,x,1'",
+                 dir);
+  expect_failure("run resnet18 --set num_classes" + io, "resnet18: --set expects KEY=VALUE, got 'num_classes'", dir);
+  expect_failure("run resnet18 --set groups=2" + io, "BasicBlock only supports groups=1 and base_width=64", dir);
+  expect_failure("run resnet18 --frobnicate" + io, "run: unknown option '--frobnicate' (see reskit run --help)", dir);
+  expect_failure("run resnet18 --engine turbo" + io, "run: --engine expects eager or fast, got 'turbo'", dir);
+  expect_failure("run resnet18 --engine fast" + io, "run: the fast engine is not available yet (use --engine eager)", dir);
+  expect_failure("run resnet18 --device cuda" + io,
+                 "device 'cuda' requested but CUDA is not available (this LibTorch has no CUDA or no GPU is visible)", dir);
+  expect_failure("run resnet18 --device tpu" + io, "bad device 'tpu' (expected cpu, cuda or cuda:N)", dir);
+  fs::remove_all(dir);
+}
+
+TEST(Cli, ConfigFileSetsOptionsAndErrorsNameTheFile) {
+  const std::string dir = test::temp_dir("cli_config");
+  const std::string out = dir + "/out";
+  std::ofstream(dir + "/good.json") << R"({"num_classes": 7, "replace_stride_with_dilation": [0, 0, 1]})";
+  auto r = run_reskit("run resnet50 --config " + dir + "/good.json --input " + kInput + " --out " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(io::read_npy(out + "/out0.npy").sizes(), (std::vector<int64_t>{1, 7}));
+
+  std::ofstream(dir + "/bad.json") << R"({"num_classes": 7,)";
+  r = run_reskit("run resnet50 --config " + dir + "/bad.json --input " + kInput + " --out " + out);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err.rfind("reskit: " + dir + "/bad.json: malformed JSON", 0), 0u) << r.err;
+  std::ofstream(dir + "/wrong_type.json") << R"({"num_classes": "seven"})";
+  expect_failure("run resnet50 --config " + dir + "/wrong_type.json --input " + kInput + " --out " + out,
+                 dir + "/wrong_type.json: option 'num_classes' expects int, got \"seven\"");
+  std::ofstream(dir + "/unknown.json") << R"({"colour": 1})";
+  r = run_reskit("run resnet50 --config " + dir + "/unknown.json --input " + kInput + " --out " + out);
+  EXPECT_EQ(r.err.rfind("reskit: resnet50: unknown option 'colour'", 0), 0u) << r.err;
+  fs::remove_all(dir);
+}
+
+TEST(Cli, InputsTheModelCannotTakeAreOneLineErrors) {
+  const std::string dir = test::temp_dir("cli_inputs");
+  auto r = run_reskit("run resnet18 --input " + test::fixture("npy/gray_input.npy") + " --out " + dir);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err.rfind("reskit: resnet18: cannot run on input 1x1x64x64: ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_TRUE(fs::is_empty(dir));
+  r = run_reskit("run resnet18 --input " + test::fixture("npy/rank3_input.npy") + " --out " + dir);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err.rfind("reskit: resnet18: cannot run on input 3x64x64: ", 0), 0u) << r.err;
+  expect_failure("run resnet18 --input " + kInput + " --input " + kInput + " --out " + dir,
+                 "resnet18: expects 1 input, got 2", dir);
+  expect_failure("run resnet18 --input " + test::fixture("npy/i8.npy") + " --out " + dir,
+                 "'" + test::fixture("npy/i8.npy") + "': unsupported dtype '<i8' (reskit reads <f4 and <f8)", dir);
+  expect_failure("run resnet18 --out " + dir, "run: at least one --input FILE.npy is required", dir);
+  expect_failure("run resnet18 --input " + kInput, "run: --out DIR is required");
+  fs::remove_all(dir);
+}
+
+TEST(Cli, ModelsListsEveryRegistryEntry) {
+  auto r = run_reskit("models");
+  ASSERT_EQ(r.status, 0);
+  for (const auto& spec : models::registry()) EXPECT_NE(r.out.find(spec.name + "  ("), std::string::npos) << spec.name;
+  EXPECT_NE(r.out.find("replace_stride_with_dilation=0,0,0"), std::string::npos);
+  r = run_reskit("models --format json");
+  ASSERT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("\"name\": \"resnext101_64x4d\""), std::string::npos);
+  expect_failure("models --format xml", "models: --format expects table or json, got 'xml'");
+}
+
+TEST(Cli, SidecarRebuildsTheModelWithoutNamingIt) {
+  const std::string dir = test::temp_dir("cli_sidecar");
+  Options options = models::default_options("resnet18");
+  options.set_from_assignment("num_classes=5");
+  at::manual_seed(11);
+  models::Model model = models::build_model(options);
+  tasks::save_checkpoint(dir + "/r18.pth", model);
+  ASSERT_TRUE(fs::exists(dir + "/r18.pth.json"));
+
+  auto r = run_reskit("run --weights " + dir + "/r18.pth --input " + kInput + " --out " + dir + "/a");
+  ASSERT_EQ(r.status, 0) << r.err;
+  model.module->eval();
+  at::Tensor expected;
+  {
+    torch::NoGradGuard no_grad;
+    expected = model.forward({io::read_npy(kInput)})[0];
+  }
+  EXPECT_TRUE(test::close(io::read_npy(dir + "/a/out0.npy"), expected, 1e-5));
+  expect_failure("run --input " + kInput + " --out " + dir + "/b", "no model given (see `reskit models`)");
+  fs::remove_all(dir);
+}
+
+TEST(Cli, DemoRunsEveryModel) {
+  auto r = run_reskit("demo --only resnet18 --only resnext50_32x4d");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("resnet18"), std::string::npos);
+  int64_t params = 0;
+  for (const auto& p : models::build_model(models::default_options("resnet18")).module->parameters()) params += p.numel();
+  std::string with_commas = std::to_string(params);
+  for (int i = static_cast<int>(with_commas.size()) - 3; i > 0; i -= 3) with_commas.insert(i, ",");
+  EXPECT_NE(r.out.find(with_commas), std::string::npos) << with_commas;
+  EXPECT_NE(r.out.find("1x1000"), std::string::npos);
+  expect_failure("demo --only nonet", "unknown model 'nonet' (known: " + [] {
+    std::string known;
+    for (const auto& s : models::registry()) known += (known.empty() ? "" : ", ") + s.name;
+    return known;
+  }() + ")");
+}
+
+}  // namespace
+}  // namespace reskit

@@ -1,0 +1,71 @@
+#include "test_util.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace reskit::test {
+
+std::string fixture(const std::string& name) { return std::string(RESKIT_FIXTURE_DIR) + "/" + name; }
+
+std::string temp_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("reskit_test_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+::testing::AssertionResult close(const at::Tensor& actual, const at::Tensor& expected, double rel_tol) {
+  if (actual.sizes() != expected.sizes()) {
+    std::ostringstream s;
+    s << "shape " << actual.sizes() << " vs expected " << expected.sizes();
+    return ::testing::AssertionFailure() << s.str();
+  }
+  at::Tensor a = actual.to(at::kDouble).cpu(), e = expected.to(at::kDouble).cpu();
+  double scale = e.numel() ? e.abs().max().item<double>() : 0.0;
+  double limit = rel_tol * std::max(scale, 1e-12);
+  at::Tensor diff = (a - e).abs().flatten();
+  double worst = diff.numel() ? diff.max().item<double>() : 0.0;
+  if (std::isfinite(worst) && worst <= limit)
+    return ::testing::AssertionSuccess() << "max abs error " << worst << " <= " << limit;
+  int64_t at_index = diff.numel() ? diff.argmax().item<int64_t>() : 0;
+  return ::testing::AssertionFailure() << "max abs error " << worst << " at flat index " << at_index
+                                       << " exceeds " << limit << " (" << rel_tol << " x max|ref| " << scale << ")";
+}
+
+namespace {
+CommandResult run_shell(const std::string& command) {
+  std::string dir = temp_dir("cmd");
+  std::string out = dir + "/out", err = dir + "/err";
+  int raw = std::system((command + " >" + out + " 2>" + err + " </dev/null").c_str());
+  CommandResult r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  r.out = read_text(out);
+  r.err = read_text(err);
+  std::filesystem::remove_all(dir);
+  return r;
+}
+}  // namespace
+
+CommandResult run_reskit(const std::string& args) { return run_shell(std::string(RESKIT_BINARY) + " " + args); }
+
+CommandResult run_python(const std::string& code) {
+  std::string dir = temp_dir("py");
+  std::string script = dir + "/snippet.py";
+  std::ofstream(script) << code;
+  CommandResult r = run_shell(std::string(RESKIT_PYTHON) + " " + script);
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace reskit::test

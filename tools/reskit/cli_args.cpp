@@ -1,0 +1,121 @@
+#include "cli_args.h"
+
+#include <sstream>
+
+#include "reskit/core/error.h"
+
+namespace reskit::cli {
+
+std::string ParsedArgs::get(const std::string& flag, const std::string& fallback) const {
+  auto it = values.find(flag);
+  return it == values.end() || it->second.empty() ? fallback : it->second.back();
+}
+
+std::vector<std::string> ParsedArgs::all(const std::string& flag) const {
+  auto it = values.find(flag);
+  return it == values.end() ? std::vector<std::string>{} : it->second;
+}
+
+int64_t ParsedArgs::get_int(const std::string& flag, int64_t fallback) const {
+  if (!has(flag)) return fallback;
+  const std::string text = get(flag);
+  size_t used = 0;
+  int64_t v = 0;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size()) throw Error("--" + flag + " expects an integer, got '" + text + "'");
+  return v;
+}
+
+Command::Command(std::string name, std::string usage, std::string summary, std::vector<FlagSpec> flags)
+    : name_(std::move(name)), usage_(std::move(usage)), summary_(std::move(summary)), flags_(std::move(flags)) {}
+
+ParsedArgs Command::parse(const std::vector<std::string>& args, size_t max_positional) const {
+  ParsedArgs parsed;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      parsed.help = true;
+      continue;
+    }
+    if (arg.size() < 3 || arg.rfind("--", 0) != 0) {
+      if (parsed.positional.size() >= max_positional)
+        throw Error(name_ + ": unexpected argument '" + arg + "' (see reskit " + name_ + " --help)");
+      parsed.positional.push_back(arg);
+      continue;
+    }
+    std::string key = arg.substr(2), value;
+    const bool inline_value = key.find('=') != std::string::npos;
+    if (inline_value) {
+      value = key.substr(key.find('=') + 1);
+      key = key.substr(0, key.find('='));
+    }
+    const FlagSpec* spec = nullptr;
+    for (const FlagSpec& f : flags_)
+      if (f.name == key) spec = &f;
+    if (!spec) throw Error(name_ + ": unknown option '--" + key + "' (see reskit " + name_ + " --help)");
+    if (!spec->metavar.empty() && !inline_value) {
+      if (i + 1 >= args.size()) throw Error(name_ + ": option '--" + key + "' needs a value");
+      value = args[++i];
+    } else if (spec->metavar.empty() && inline_value) {
+      throw Error(name_ + ": option '--" + key + "' takes no value");
+    }
+    if (!spec->repeatable && parsed.has(key)) throw Error(name_ + ": option '--" + key + "' given twice");
+    parsed.values[key].push_back(value);
+  }
+  return parsed;
+}
+
+std::string Command::help_text() const {
+  std::ostringstream s;
+  s << "usage: " << usage_ << "\n\n" << summary_ << "\n\noptions:\n";
+  for (const FlagSpec& f : flags_) {
+    std::string left = "  --" + f.name + (f.metavar.empty() ? "" : " " + f.metavar);
+    if (left.size() < 28) left.append(28 - left.size(), ' ');
+    else left += "  ";
+    s << left << f.help << (f.repeatable ? " (repeatable)" : "") << '\n';
+  }
+  return s.str();
+}
+
+std::vector<FlagSpec> model_flags() {
+  return {
+      {"set", "KEY=VALUE", "set a model option (see reskit models)", true},
+      {"config", "FILE.json", "model options from a JSON object"},
+      {"weights", "FILE", "PyTorch checkpoint (state dict; zip or legacy format)"},
+      {"non-strict", "", "load the keys that match and list the rest"},
+      {"seed", "N", "seed of the initialisation when no weights are given (default 0)"},
+      {"device", "DEVICE", "cpu (default), cuda or cuda:N"},
+  };
+}
+
+tasks::ModelRequest model_request(const ParsedArgs& args, const std::string& model_name) {
+  tasks::ModelRequest r;
+  r.name = model_name;
+  r.sets = args.all("set");
+  r.config_path = args.get("config");
+  r.weights = args.get("weights");
+  r.non_strict = args.has("non-strict");
+  r.seed = args.get_int("seed", 0);
+  r.device = args.get("device", "cpu");
+  return r;
+}
+
+std::vector<int64_t> parse_size(const std::string& text, const std::string& flag) {
+  std::vector<int64_t> dims;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, 'x')) {
+    if (part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos)
+      throw Error("--" + flag + " expects sizes like 1x3x224x224, got '" + text + "'");
+    dims.push_back(std::stoll(part));
+  }
+  if (dims.empty() || text.back() == 'x')
+    throw Error("--" + flag + " expects sizes like 1x3x224x224, got '" + text + "'");
+  return dims;
+}
+
+}  // namespace reskit::cli

@@ -1,0 +1,66 @@
+// reskit: the command line. Each command is a thin layer over the library;
+// every error ends here as one line on stderr and a non-zero exit.
+#include <c10/util/Exception.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "reskit/core/error.h"
+
+namespace {
+
+struct CommandEntry {
+  const char* name;
+  int (*run)(const reskit::cli::Args&);
+  const char* summary;
+};
+
+const CommandEntry kCommands[] = {
+    {"run", reskit::cli::cmd_run, "one forward pass: .npy inputs to .npy outputs"},
+    {"classify", reskit::cli::cmd_classify, "ImageNet top-5 labels for images"},
+    {"models", reskit::cli::cmd_models, "list the registry's models and their options"},
+    {"demo", reskit::cli::cmd_demo, "a guided tour: build and run every model"},
+};
+
+void print_usage(std::ostream& out) {
+  out << "usage: reskit <command> [options]   (reskit <command> --help for its options)\n\ncommands:\n";
+  for (const CommandEntry& c : kCommands) {
+    std::string name = c.name;
+    name.resize(12, ' ');
+    out << "  " << name << c.summary << '\n';
+  }
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  const std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  const reskit::cli::Args args(argv + 2, argv + argc);
+  for (const CommandEntry& c : kCommands) {
+    if (command != c.name) continue;
+    try {
+      return c.run(args);
+    } catch (const reskit::Error& e) {
+      std::cerr << "reskit: " << first_line(e.what()) << '\n';
+    } catch (const c10::Error& e) {
+      std::cerr << "reskit: " << first_line(e.what_without_backtrace()) << '\n';
+    } catch (const std::exception& e) {
+      std::cerr << "reskit: " << first_line(e.what()) << '\n';
+    }
+    return 1;
+  }
+  std::cerr << "reskit: unknown command '" << command << "' (see reskit --help)\n";
+  return 2;
+}
