@@ -1,0 +1,76 @@
+// reskit summary: torchinfo's table (or JSON) for a registry model (CONTRACT.md).
+#include <iostream>
+#include <sstream>
+
+#include "cli_args.h"
+#include "commands.h"
+#include "reskit/core/error.h"
+#include "reskit/tasks/summary.h"
+
+namespace reskit::cli {
+namespace {
+
+const Command& summary_command() {
+  static const Command command = [] {
+    std::vector<FlagSpec> flags = model_flags();
+    flags.push_back({"input-size", "NxCxHxW", "an input's shape, in forward-argument order", true});
+    flags.push_back({"depth", "N", "deepest level of nested modules shown (default 3)"});
+    flags.push_back({"columns", "a,b,...",
+                     "input_size, output_size, num_params, params_percent, kernel_size, mult_adds, trainable "
+                     "(default output_size,num_params)"});
+    flags.push_back({"row-settings", "a,b,...", "depth, var_names, ascii_only, hide_recursive_layers (default depth)"});
+    flags.push_back({"format", "table|json", "output format (default table)"});
+    return Command("summary",
+                   "reskit summary MODEL [--set KEY=VALUE ...] --input-size 10x3x224x224 [--input-size ...] "
+                   "[--depth N] [--columns a,b,...] [--row-settings a,b,...] [--format table|json]",
+                   "Prints what torchinfo 1.8's summary() prints for the reference implementation: per-layer shapes, "
+                   "parameter counts and mult-adds, and the totals.",
+                   flags);
+  }();
+  return command;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ','))
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
+}  // namespace
+
+int cmd_summary(const Args& argv) {
+  const Command& command = summary_command();
+  ParsedArgs args = command.parse(argv, 1);
+  if (args.help) {
+    std::cout << command.help_text();
+    return 0;
+  }
+  // Everything the user typed is checked before the model is built.
+  tasks::SummaryOptions options;
+  options.depth = args.get_int("depth", 3);
+  if (options.depth < 0) throw Error("summary: --depth must be 0 or more, got " + std::to_string(options.depth));
+  if (args.has("columns")) {
+    options.columns.clear();
+    for (const std::string& name : split_commas(args.get("columns")))
+      options.columns.push_back(tasks::parse_summary_column(name));
+  }
+  if (args.has("row-settings")) tasks::set_summary_row_settings(options, split_commas(args.get("row-settings")));
+  const std::string format = args.get("format", "table");
+  if (format != "table" && format != "json") throw Error("summary: --format expects table or json, got '" + format + "'");
+  if (!args.has("input-size")) throw Error("summary: at least one --input-size (e.g. 1x3x224x224) is required");
+  std::vector<std::vector<int64_t>> sizes;
+  for (const std::string& text : args.all("input-size")) sizes.push_back(parse_size(text, "input-size"));
+
+  tasks::PreparedModel prepared =
+      tasks::prepare_model(model_request(args, args.positional.empty() ? "" : args.positional[0]));
+  const tasks::SummaryResult result = tasks::summarize(prepared.model, sizes);
+  std::cout << (format == "json" ? tasks::format_summary_json(result, options)
+                                 : tasks::format_summary_table(result, options))
+            << '\n';
+  return 0;
+}
+
+}  // namespace reskit::cli
