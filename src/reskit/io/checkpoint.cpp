@@ -228,11 +228,12 @@ StateDict read_any(const std::string& path, const std::string& ctx) {
   }
   if (static_cast<uint8_t>(head[0]) != 0x80)
     throw Error(ctx + ": not a PyTorch checkpoint (neither a zip archive nor a pickle)");
-  std::ostringstream all;
+  in.seekg(0, std::ios::end);
+  std::string all(static_cast<size_t>(in.tellg()), '\0');
   in.seekg(0);
-  all << in.rdbuf();
-  if (!in && !in.eof()) throw Error(ctx + ": read failed");
-  return read_legacy(all.str(), ctx);
+  in.read(all.data(), static_cast<std::streamsize>(all.size()));
+  if (!in) throw Error(ctx + ": read failed");
+  return read_legacy(all, ctx);
 }
 
 // ---- matching a state dict to a module ---------------------------------------

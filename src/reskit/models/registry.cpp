@@ -2,6 +2,7 @@
 
 #include "reskit/core/error.h"
 #include "reskit/models/classification/resnet_registry.h"
+#include "reskit/models/classification/seed_resnet_registry.h"
 
 namespace reskit::models {
 namespace {
@@ -12,6 +13,7 @@ std::vector<ModelSpec> make_registry() {
     for (auto& s : more) specs.push_back(std::move(s));
   };
   append(torchvision_resnet_specs());
+  append(seed_resnet_specs());
   return specs;
 }
 
