@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
 
 #include "reskit/io/checkpoint.h"
 #include "reskit/io/npy.h"
@@ -16,9 +18,9 @@ namespace {
 
 // The ids tests/reference/make_seed_models.py writes.
 const std::vector<std::string> kCases = {
-    "res34",         "res50_10",      "res_unit_1111_odd", "conv2_x_34",   "conv4_x_34",
-    "conv2_x_101",   "conv4_x_101_4", "conv3_x_18_0",      "conv2_x_18_0", "conv2_x_101_0",
-    "conv3_x_101_0", "conv3_x_101_1",
+    "res34",        "res50_10",      "res_unit_1111_ceil", "res_bottleneck_1211_odd", "conv2_x_34",
+    "conv4_x_34",   "conv2_x_101",   "conv4_x_101_4",      "conv3_x_18_0",            "conv2_x_18_0",
+    "conv2_x_101_0", "conv3_x_101_0", "conv3_x_101_1",
 };
 
 std::string dir(const std::string& id) { return test::fixture("seed/" + id); }
@@ -53,6 +55,28 @@ TEST_P(SeedParity, KeysAreTheSeeds) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seed001, SeedParity, ::testing::ValuesIn(kCases), [](const auto& info) { return info.param; });
+
+TEST(SeedFixtures, ManifestListsExactlyTheTestedCases) {
+  std::ifstream in(test::fixture("seed/manifest.json"));
+  ASSERT_TRUE(in) << "missing " << test::fixture("seed/manifest.json") << " (tests/reference/make_seed_models.py)";
+  std::vector<std::string> ids;
+  const nlohmann::json manifest = nlohmann::json::parse(in);  // items() must not outlive it
+  for (const auto& item : manifest.items()) ids.push_back(item.key());
+  std::vector<std::string> expected = kCases;
+  std::sort(ids.begin(), ids.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(ids, expected);
+}
+
+// The same parity through the command line: --weights, --input, out0.npy.
+TEST(SeedParityCli, RunMatchesTheSeedsPython) {
+  const std::string out = test::temp_dir("seed_cli");
+  const auto r = test::run_reskit("run seed_block --set middle_out=128 --set stride1=2 --weights " +
+                                  dir("conv3_x_18_0") + "/weights.pth --input " + dir("conv3_x_18_0") +
+                                  "/input.npy --out " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(test::close(io::read_npy(out + "/out0.npy"), io::read_npy(dir("conv3_x_18_0") + "/out0.npy"), 1e-4));
+}
 
 // The five single-block shapes the seed prints, on its batch-10 inputs.
 TEST(SeedBlocks, TheSeedsPrintedShapes) {
@@ -93,9 +117,43 @@ TEST(SeedBlocks, LastBnOfEachBranchStartsAtZero) {
   }
 }
 
+int64_t count_params(const models::Model& m) {
+  int64_t n = 0;
+  for (const auto& p : m.module->parameters()) n += p.numel();
+  return n;
+}
+
+// The parameter counts in the seed's torchinfo tables (acceptance data).
+TEST(SeedResNet, TheSeedsParameterCounts) {
+  EXPECT_EQ(count_params(build("seed_layer", {})), 234624);  // conv2_x_34: 3 x 78,208
+  EXPECT_EQ(count_params(build("seed_layer", {"block=bottleneck"})), 347904);  // conv2_x_101
+  EXPECT_EQ(count_params(build("seed_layer", {"block=bottleneck", "middle_out=256", "num_blocks=23",
+                                              "afterconv1=false"})),
+            49204224);  // conv4_x_101
+  EXPECT_EQ(count_params(build("seed_block", {})), 78208);
+  const models::Model res34 = build("seed_resnet", {});
+  EXPECT_EQ(count_params(res34), 22716840);
+  const std::vector<std::pair<std::string, int64_t>> stages = {
+      {"layer1", 9536},      {"layer2_x", 234624},    {"layer3_x", 1166336}, {"layer4_x", 7152640},
+      {"layer5_x", 13640704}, {"fc", 513000}};
+  for (const auto& [name, expected] : stages) {
+    int64_t n = 0;
+    for (const auto& p : res34.module->named_children()[name]->parameters()) n += p.numel();
+    EXPECT_EQ(n, expected) << name;
+  }
+}
+
+// The seed's ResNet on its own 10x3x224x224 shape gives 10 logits (its forward lacks the return; ours has it).
+TEST(SeedResNet, LogitsOnTheSeedsInputShape) {
+  torch::NoGradGuard no_grad;
+  models::Model m = build("seed_resnet", {"layers=1,1,1,1", "num_classes=1000"});
+  m.module->eval();
+  EXPECT_EQ(m.forward({at::zeros({10, 3, 224, 224})})[0].sizes().vec(), (std::vector<int64_t>{10, 1000}));
+}
+
 TEST(SeedResNet, TooSmallInputIsAOneLineError) {
   const std::string out = test::temp_dir("seed_small");
-  auto r = test::run_reskit("run seed_resnet --input " + test::fixture("npy/tiny_input.npy") + " --out " + out);
+  auto r = test::run_reskit("run seed_resnet --input " + test::fixture("seed/tiny_input.npy") + " --out " + out);
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err.rfind("reskit: seed_resnet: cannot run on input 1x3x2x2: ", 0), 0u) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);

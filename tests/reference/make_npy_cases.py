@@ -27,7 +27,6 @@ def main(out_dir):
     open(os.path.join(d, "not_npy.npy"), "wb").write(b"hello, this is text\n")
     np.save(os.path.join(d, "image_input.npy"), rng.standard_normal((1, 3, 64, 64)).astype(np.float32))
     np.save(os.path.join(d, "gray_input.npy"), rng.standard_normal((1, 1, 64, 64)).astype(np.float32))
-    np.save(os.path.join(d, "tiny_input.npy"), rng.standard_normal((1, 3, 2, 2)).astype(np.float32))
     np.save(os.path.join(d, "rank3_input.npy"), rng.standard_normal((3, 64, 64)).astype(np.float32))
     with open(os.path.join(d, "expected_f4.txt"), "w") as f:
         f.write(" ".join(repr(float(v)) for v in a.ravel()) + "\n")

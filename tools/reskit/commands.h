@@ -12,6 +12,7 @@ int cmd_models(const Args& args);
 int cmd_demo(const Args& args);
 int cmd_classify(const Args& args);
 int cmd_summary(const Args& args);
+int cmd_print(const Args& args);
 
 // "1x3x224x224"
 std::string format_sizes(const std::vector<int64_t>& sizes);

@@ -21,6 +21,7 @@ const CommandEntry kCommands[] = {
     {"run", reskit::cli::cmd_run, "one forward pass: .npy inputs to .npy outputs"},
     {"classify", reskit::cli::cmd_classify, "ImageNet top-5 labels for images"},
     {"summary", reskit::cli::cmd_summary, "what torchinfo's summary() prints for a model"},
+    {"print", reskit::cli::cmd_print, "the module tree as Python's print(model) shows it"},
     {"models", reskit::cli::cmd_models, "list the registry's models and their options"},
     {"demo", reskit::cli::cmd_demo, "a guided tour: build and run every model"},
 };

@@ -51,8 +51,8 @@ std::vector<ModelSpec> seed_resnet_specs() {
   specs.push_back(ModelSpec{
       "seed_resnet", "classification", "seeds/001 ResNet (layer1, layer2_x..layer5_x, avgpool, fc)",
       {block_option(),
-       {"layers", OptionType::kIntList, IntList{3, 4, 6, 3}, "blocks in layer2_x..layer5_x"},
-       {"num_classes", OptionType::kInt, int64_t{1000}, "size of the classifier output"}},
+       {"layers", OptionType::kIntList, IntList{3, 4, 6, 3}, "blocks in layer2_x..layer5_x", {}},
+       {"num_classes", OptionType::kInt, int64_t{1000}, "size of the classifier output", {}}},
       {"x"},
       {{1, 3, 224, 224}},
       [](const Options& o) {
@@ -62,10 +62,10 @@ std::vector<ModelSpec> seed_resnet_specs() {
   specs.push_back(ModelSpec{
       "seed_layer", "blocks", "one make_layers(...) stage of seeds/001 (default: its conv2_x_34)",
       {block_option(),
-       {"middle_out", OptionType::kInt, int64_t{64}, "the stage's width (ResidualUnit out_, Bottleneck middle_out)"},
-       {"num_blocks", OptionType::kInt, int64_t{3}, "blocks in the stage"},
+       {"middle_out", OptionType::kInt, int64_t{64}, "the stage's width (ResidualUnit out_, Bottleneck middle_out)", {}},
+       {"num_blocks", OptionType::kInt, int64_t{3}, "blocks in the stage", {}},
        {"afterconv1", OptionType::kBool, true,
-        "first stage after conv1: the first block takes in_=64 and keeps the map size"}},
+        "first stage after conv1: the first block takes in_=64 and keeps the map size", {}}},
       {"x"},
       {{1, 64, 56, 56}},
       [](const Options& o) {
@@ -76,10 +76,10 @@ std::vector<ModelSpec> seed_resnet_specs() {
   specs.push_back(ModelSpec{
       "seed_block", "blocks", "one ResidualUnit or Bottleneck of seeds/001 (default: its conv2_x_18_0)",
       {block_option(),
-       {"middle_out", OptionType::kInt, int64_t{64}, "ResidualUnit's out_ or Bottleneck's middle_out"},
-       {"stride1", OptionType::kInt, int64_t{1}, "stride of the block's first conv (2 halves the map)"},
+       {"middle_out", OptionType::kInt, int64_t{64}, "ResidualUnit's out_ or Bottleneck's middle_out", {}},
+       {"stride1", OptionType::kInt, int64_t{1}, "stride of the block's first conv (2 halves the map)", {}},
        {"in_", OptionType::kInt, kNone,
-        "input width; -1 is the seed's None (its rule); ResidualUnit ignores it, as the seed does"}},
+        "input width; -1 is the seed's None (its rule); ResidualUnit ignores it, as the seed does", {}}},
       {"x"},
       {{1, 64, 56, 56}},
       build_block});
