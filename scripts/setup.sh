@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ccache git
   libtorch-dev libopencv-dev libdnnl-dev nlohmann-json3-dev libgtest-dev
+  ocl-icd-opencl-dev opencl-c-headers   # Debian's oneDNN CMake config requires OpenCL
   python3 python3-venv python3-numpy python3-torch python3-torchvision
   opencv-doc
 )
