@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/cuda.h>
 
 #include "reskit/io/npy.h"
 #include "reskit/models/registry.h"
@@ -67,9 +68,18 @@ TEST(Cli, OptionErrorsNameTheOption) {
   expect_failure("run resnet18 --frobnicate" + io, "run: unknown option '--frobnicate' (see reskit run --help)", dir);
   expect_failure("run resnet18 --engine turbo" + io, "run: --engine expects eager or fast, got 'turbo'", dir);
   expect_failure("run resnet18 --engine fast" + io, "run: the fast engine is not available yet (use --engine eager)", dir);
-  expect_failure("run resnet18 --device cuda" + io,
-                 "device 'cuda' requested but CUDA is not available (this LibTorch has no CUDA or no GPU is visible)", dir);
   expect_failure("run resnet18 --device tpu" + io, "bad device 'tpu' (expected cpu, cuda or cuda:N)", dir);
+  expect_failure("run resnet18 --device cuda:x" + io, "bad device 'cuda:x' (expected cpu, cuda or cuda:N)", dir);
+  if (torch::cuda::is_available()) {
+    expect_failure("run resnet18 --device cuda:99" + io,
+                   "device 'cuda:99' requested but only " + std::to_string(torch::cuda::device_count()) +
+                       " CUDA device(s) are visible",
+                   dir);
+  } else {
+    expect_failure("run resnet18 --device cuda" + io,
+                   "device 'cuda' requested but CUDA is not available (this LibTorch has no CUDA or no GPU is visible)",
+                   dir);
+  }
   fs::remove_all(dir);
 }
 
@@ -161,6 +171,7 @@ TEST(Cli, DemoRunsEveryModel) {
     for (const auto& s : models::registry()) known += (known.empty() ? "" : ", ") + s.name;
     return known;
   }() + ")");
+  expect_failure("demo --only resnet18 --device tpu", "bad device 'tpu' (expected cpu, cuda or cuda:N)");
 }
 
 }  // namespace

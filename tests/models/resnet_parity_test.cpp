@@ -2,6 +2,7 @@
 // on the same seeded weights (randomised BatchNorm), eval mode.
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/cuda.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include "reskit/io/checkpoint.h"
 #include "reskit/io/npy.h"
 #include "reskit/models/registry.h"
+#include "reskit/tasks/model_setup.h"
 #include "test_util.h"
 
 namespace reskit {
@@ -39,14 +41,15 @@ models::Model build_case(const nlohmann::json& c) {
 
 class ResNetParity : public ::testing::TestWithParam<std::string> {};
 
-void expect_parity(const std::string& id, const std::string& weights_file) {
+void expect_parity(const std::string& id, const std::string& weights_file, c10::Device device = c10::kCPU) {
   const nlohmann::json c = manifest()["cases"][id];
   ASSERT_FALSE(c.is_null()) << "fixture has no case " << id;
   models::Model model = build_case(c);
   io::load_state_dict(*model.module, io::read_state_dict(case_dir(id) + "/" + weights_file), true, weights_file);
+  model.module->to(device);
   model.module->eval();
   torch::NoGradGuard no_grad;
-  std::vector<at::Tensor> outputs = model.forward({io::read_npy(case_dir(id) + "/input.npy")});
+  std::vector<at::Tensor> outputs = model.forward({io::read_npy(case_dir(id) + "/input.npy").to(device)});
   ASSERT_EQ(static_cast<int>(outputs.size()), c["outputs"].get<int>());
   for (size_t k = 0; k < outputs.size(); ++k)
     EXPECT_TRUE(test::close(outputs[k], io::read_npy(case_dir(id) + "/out" + std::to_string(k) + ".npy"), kRelTol))
@@ -54,6 +57,13 @@ void expect_parity(const std::string& id, const std::string& weights_file) {
 }
 
 TEST_P(ResNetParity, MatchesTorchvision) { expect_parity(GetParam(), "weights.pth"); }
+
+// Built against a LibTorch with CUDA on a machine with a GPU, the same cases
+// run there against the same CPU-made reference.
+TEST_P(ResNetParity, MatchesTorchvisionOnCuda) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device visible to this LibTorch";
+  expect_parity(GetParam(), "weights.pth", tasks::select_device("cuda"));
+}
 
 class ResNetLegacyParity : public ::testing::TestWithParam<std::string> {};
 
@@ -90,6 +100,15 @@ TEST(ResNetFixtures, ManifestListsExactlyTheTestedCases) {
 TEST(ResNetCli, RunMatchesTorchvision) {
   const std::string dir = test::temp_dir("run_resnet50");
   auto r = test::run_reskit("run resnet50 --weights " + case_dir("resnet50") + "/weights.pth --input " +
+                            case_dir("resnet50") + "/input.npy --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(test::close(io::read_npy(dir + "/out0.npy"), io::read_npy(case_dir("resnet50") + "/out0.npy"), kRelTol));
+}
+
+TEST(ResNetCli, RunOnCudaMatchesTorchvision) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device visible to this LibTorch";
+  const std::string dir = test::temp_dir("run_resnet50_cuda");
+  auto r = test::run_reskit("run resnet50 --device cuda --weights " + case_dir("resnet50") + "/weights.pth --input " +
                             case_dir("resnet50") + "/input.npy --out " + dir);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(test::close(io::read_npy(dir + "/out0.npy"), io::read_npy(case_dir("resnet50") + "/out0.npy"), kRelTol));

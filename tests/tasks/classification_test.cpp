@@ -10,6 +10,15 @@ namespace {
 
 std::string dir() { return test::fixture("classify"); }
 
+#ifndef RESKIT_HAVE_OPENCV
+// Built without OpenCV (e.g. against a LibTorch that ships none): classify says so.
+TEST(Classify, WithoutOpenCvSaysSo) {
+  auto r = test::run_reskit("classify resnet18 " + dir() + "/square.png");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "reskit: classify: this build of reskit has no OpenCV (configure with -DRESKIT_WITH_OPENCV=ON)\n");
+}
+#else
+
 TEST(Classify, MatchesTorchvisionTop5) {
   auto r = test::run_reskit("classify resnet18 --weights " + dir() + "/resnet18.pth --resize 224 --format json " +
                             dir() + "/square.png");
@@ -44,6 +53,8 @@ TEST(Classify, BadImagesAreOneLineErrors) {
   r = test::run_reskit("classify resnet18 --resize 100 " + dir() + "/square.png");
   EXPECT_EQ(r.err, "reskit: --resize 100 is smaller than the crop 224\n");
 }
+
+#endif  // RESKIT_HAVE_OPENCV
 
 }  // namespace
 }  // namespace reskit

@@ -1,5 +1,6 @@
 #include "cli_args.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "reskit/core/error.h"
@@ -79,6 +80,16 @@ std::string Command::help_text() const {
     s << left << f.help << (f.repeatable ? " (repeatable)" : "") << '\n';
   }
   return s.str();
+}
+
+std::string Command::choice(const ParsedArgs& args, const std::string& flag,
+                            const std::vector<std::string>& choices) const {
+  const std::string value = args.get(flag, choices.front());
+  if (std::find(choices.begin(), choices.end(), value) != choices.end()) return value;
+  std::string listed;
+  for (size_t i = 0; i < choices.size(); ++i)
+    listed += (i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + choices[i];
+  throw Error(name_ + ": --" + flag + " expects " + listed + ", got '" + value + "'");
 }
 
 std::vector<FlagSpec> model_flags() {

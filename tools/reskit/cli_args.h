@@ -33,6 +33,9 @@ class Command {
   Command(std::string name, std::string usage, std::string summary, std::vector<FlagSpec> flags);
   ParsedArgs parse(const std::vector<std::string>& args, size_t max_positional) const;
   std::string help_text() const;
+  // The flag's value, one of `choices` (the first is the default); anything
+  // else is an error naming the command and the choices.
+  std::string choice(const ParsedArgs& args, const std::string& flag, const std::vector<std::string>& choices) const;
   const std::string& name() const { return name_; }
 
  private:

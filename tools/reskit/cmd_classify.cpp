@@ -42,8 +42,7 @@ int cmd_classify(const Args& argv) {
     images.erase(images.begin());
   }
   if (images.empty()) throw Error("classify: no images given");
-  const std::string format = args.get("format", "table");
-  if (format != "table" && format != "json") throw Error("classify: --format expects table or json, got '" + format + "'");
+  const std::string format = command.choice(args, "format", {"table", "json"});
   const int64_t resize = args.get_int("resize", 256);
   const int64_t top = args.get_int("top", 5);
   if (top < 1) throw Error("classify: --top must be at least 1");

@@ -2,6 +2,7 @@
 // seeded random input of its example size, and prints what came out.
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>
+#include <torch/cuda.h>
 
 #include <chrono>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "commands.h"
 #include "reskit/core/error.h"
 #include "reskit/models/registry.h"
+#include "reskit/tasks/model_setup.h"
 
 namespace reskit::cli {
 namespace {
@@ -27,10 +29,10 @@ std::string with_commas(int64_t n) {
 }  // namespace
 
 int cmd_demo(const Args& argv) {
-  const Command command("demo", "reskit demo [--only NAME ...]",
+  const Command command("demo", "reskit demo [--only NAME ...] [--device DEVICE]",
                         "Builds each registered model with its default options, runs one forward pass on "
                         "seeded random input and prints shapes, parameter counts and timings.",
-                        {{"only", "NAME", "just this model", true}});
+                        {{"only", "NAME", "just this model", true}, {"device", "DEVICE", "cpu (default), cuda or cuda:N"}});
   ParsedArgs args = command.parse(argv, 0);
   if (args.help) {
     std::cout << command.help_text();
@@ -40,9 +42,14 @@ int cmd_demo(const Args& argv) {
   if (names.empty())
     for (const auto& s : models::registry()) names.push_back(s.name);
   for (const std::string& n : names) models::find_model(n);  // unknown names fail before any work
+  const c10::Device device = tasks::select_device(args.get("device", "cpu"));
+  // CUDA runs asynchronously: a timing is only taken once the device is done.
+  auto synchronize = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize(device.index());
+  };
 
-  std::cout << "reskit demo: " << names.size() << " models, eval mode, no-grad, " << at::get_num_threads()
-            << " threads\n\n";
+  std::cout << "reskit demo: " << names.size() << " models on " << device.str() << ", eval mode, no-grad, "
+            << at::get_num_threads() << " threads\n\n";
   std::printf("%-22s %14s  %-22s %-28s %9s %9s\n", "model", "params", "input", "output", "build ms", "run ms");
   std::cout << std::flush;
   for (const std::string& name : names) {
@@ -50,19 +57,22 @@ int cmd_demo(const Args& argv) {
     at::manual_seed(0);
     auto t0 = std::chrono::steady_clock::now();
     models::Model model = models::build_model(models::default_options(name));
+    model.module->to(device);
     model.module->eval();
-    auto t1 = std::chrono::steady_clock::now();
     std::vector<at::Tensor> inputs;
     std::string in_text;
     for (const IntList& size : spec.example_input_sizes) {
-      inputs.push_back(at::randn(size));
+      inputs.push_back(at::randn(size).to(device));
       in_text += (in_text.empty() ? "" : ",") + format_sizes(size);
     }
+    synchronize();
+    auto t1 = std::chrono::steady_clock::now();
     std::vector<at::Tensor> outputs;
     {
       torch::NoGradGuard no_grad;
       outputs = model.forward(inputs);
     }
+    synchronize();
     auto t2 = std::chrono::steady_clock::now();
     std::string out_text;
     for (const at::Tensor& o : outputs) out_text += (out_text.empty() ? "" : ",") + format_sizes(o.sizes().vec());

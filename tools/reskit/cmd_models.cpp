@@ -20,8 +20,7 @@ int cmd_models(const Args& argv) {
     std::cout << command.help_text();
     return 0;
   }
-  const std::string format = args.get("format", "table");
-  if (format != "table" && format != "json") throw Error("models: --format expects table or json, got '" + format + "'");
+  const std::string format = command.choice(args, "format", {"table", "json"});
   if (format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const models::ModelSpec& s : models::registry())

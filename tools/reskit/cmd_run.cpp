@@ -45,9 +45,8 @@ int cmd_run(const Args& argv) {
     std::cout << command.help_text();
     return 0;
   }
-  const std::string engine = args.get("engine", "eager");
-  if (engine == "fast") throw Error("run: the fast engine is not available yet (use --engine eager)");
-  if (engine != "eager") throw Error("run: --engine expects eager or fast, got '" + engine + "'");
+  if (command.choice(args, "engine", {"eager", "fast"}) == "fast")
+    throw Error("run: the fast engine is not available yet (use --engine eager)");
   if (!args.has("input")) throw Error("run: at least one --input FILE.npy is required");
   if (!args.has("out")) throw Error("run: --out DIR is required");
   if (args.has("threads")) {

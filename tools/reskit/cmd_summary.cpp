@@ -58,8 +58,7 @@ int cmd_summary(const Args& argv) {
       options.columns.push_back(tasks::parse_summary_column(name));
   }
   if (args.has("row-settings")) tasks::set_summary_row_settings(options, split_commas(args.get("row-settings")));
-  const std::string format = args.get("format", "table");
-  if (format != "table" && format != "json") throw Error("summary: --format expects table or json, got '" + format + "'");
+  const std::string format = command.choice(args, "format", {"table", "json"});
   if (!args.has("input-size")) throw Error("summary: at least one --input-size (e.g. 1x3x224x224) is required");
   std::vector<std::vector<int64_t>> sizes;
   for (const std::string& text : args.all("input-size")) sizes.push_back(parse_size(text, "input-size"));

@@ -21,7 +21,7 @@ struct OptionSpec {
   OptionType type;
   OptionValue default_value;
   std::string doc;
-  std::vector<std::string> choices;  // for kString: the accepted words (empty: any)
+  std::vector<std::string> choices = {};  // for kString: the accepted words (empty: any)
 };
 
 const char* type_name(OptionType type);

@@ -108,6 +108,8 @@ StateDict read_zip(const std::string& path, const std::string& ctx) {
     static const std::string kPrefix = "PytorchStreamReader failed reading zip archive: ";
     std::string what = first_line(e.what_without_backtrace());
     if (what.compare(0, kPrefix.size(), kPrefix) == 0) what.erase(0, kPrefix.size());
+    // LibTorch 2.x follows miniz's reason with sentences of advice; the reason is enough.
+    what = what.substr(0, what.find(". "));
     throw Error(ctx + ": bad zip archive: " + what);
   }
   if (reader->hasRecord("constants.pkl"))

@@ -47,11 +47,11 @@ Options resolve_options(const ModelRequest& request) {
   return options;
 }
 
-c10::Device parse_device(const std::string& text) {
+c10::Device select_device(const std::string& text) {
   if (text == "cpu") return c10::Device(c10::kCPU);
   if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
     const std::string index = text.size() > 5 ? text.substr(5) : "";
-    if (text.size() > 4 && (index.empty() || index.find_first_not_of("0123456789") != std::string::npos))
+    if (text.size() > 4 && (index.empty() || index.size() > 3 || index.find_first_not_of("0123456789") != std::string::npos))
       throw Error("bad device '" + text + "' (expected cpu, cuda or cuda:N)");
     if (!torch::cuda::is_available())
       throw Error("device '" + text + "' requested but CUDA is not available (this LibTorch has no CUDA or no GPU is visible)");
@@ -59,6 +59,10 @@ c10::Device parse_device(const std::string& text) {
     if (n >= static_cast<int64_t>(torch::cuda::device_count()))
       throw Error("device '" + text + "' requested but only " + std::to_string(torch::cuda::device_count()) +
                   " CUDA device(s) are visible");
+    // float32 means float32: cuDNN and cuBLAS would otherwise round convolutions
+    // and matmuls to TF32 on Ampere and later, a 1e-3 miss against the reference.
+    at::globalContext().setAllowTF32CuDNN(false);
+    at::globalContext().setAllowTF32CuBLAS(false);
     return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(n));
   }
   throw Error("bad device '" + text + "' (expected cpu, cuda or cuda:N)");
@@ -66,7 +70,7 @@ c10::Device parse_device(const std::string& text) {
 
 PreparedModel prepare_model(const ModelRequest& request) {
   PreparedModel prepared;
-  prepared.device = parse_device(request.device);
+  prepared.device = select_device(request.device);
   Options options = resolve_options(request);
   at::manual_seed(static_cast<uint64_t>(request.seed));
   prepared.model = models::build_model(options);

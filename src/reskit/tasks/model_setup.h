@@ -34,7 +34,8 @@ Options resolve_options(const ModelRequest& request);
 PreparedModel prepare_model(const ModelRequest& request);
 
 // `cpu`, `cuda`, `cuda:N`; a clear error when this LibTorch has no CUDA.
-c10::Device parse_device(const std::string& text);
+// Selecting CUDA turns TF32 off, so float32 results stay float32.
+c10::Device select_device(const std::string& text);
 
 // Writes the module's state dict (a plain dict torch.load reads) and the
 // sidecar PATH.json with the model name and options; both atomically.

@@ -21,6 +21,7 @@
 #include <functional>
 #include <typeindex>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "reskit/layers/conv_module.h"
@@ -88,15 +89,17 @@ std::string enum_word(const Variant& v) {
 // torch.nn.modules.conv._ConvNd.extra_repr (ConvNd and ConvTransposeNd)
 template <size_t D, typename Impl>
 std::string conv_extra(const Impl& m) {
+  // LibTorch 1.13's padding is a c10::variant (found by ADL), 2.x's a std::variant.
+  using std::get_if;
   const auto& o = m.options;
   const std::vector<int64_t> zeros(D, 0);
   std::string s = py(o.in_channels()) + ", " + py(o.out_channels()) + ", kernel_size=" + tuple_of(o.kernel_size()) +
                   ", stride=" + tuple_of(o.stride());
-  if (const auto* p = c10::get_if<torch::ExpandingArray<D>>(&o.padding())) {
+  if (const auto* p = get_if<torch::ExpandingArray<D>>(&o.padding())) {
     if (values(*p) != zeros) s += ", padding=" + tuple_of(*p);
   } else {
     // padding='same' / 'valid' stays a string, which Python's format() prints bare
-    s += std::string(", padding=") + (c10::get_if<torch::enumtype::kSame>(&o.padding()) ? "same" : "valid");
+    s += std::string(", padding=") + (get_if<torch::enumtype::kSame>(&o.padding()) ? "same" : "valid");
   }
   const std::vector<int64_t> dilation = values(o.dilation());
   if (dilation != std::vector<int64_t>(D, 1)) s += ", dilation=" + py_tuple(dilation);
