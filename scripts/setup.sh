@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ccache git
   libtorch-dev libopencv-dev libdnnl-dev nlohmann-json3-dev libgtest-dev
   ocl-icd-opencl-dev opencl-c-headers   # Debian's oneDNN CMake config requires OpenCL
-  python3 python3-venv python3-numpy python3-torch python3-torchvision
+  python3 python3-venv python3-numpy python3-torch python3-torchvision python3-opencv python3-yaml
   opencv-doc
 )
 missing=()
@@ -27,6 +27,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
-if ! .venv/bin/python -m pip freeze 2>/dev/null | grep -qxF -f scripts/requirements-test.txt; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
+wanted=$(grep -v '^#' scripts/requirements-test.txt | grep .)
+if [ -n "$(grep -vxF -f <(.venv/bin/python -m pip freeze 2>/dev/null) <<<"$wanted")" ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r scripts/requirements-test.txt
 fi

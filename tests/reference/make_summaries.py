@@ -10,6 +10,7 @@ import torchinfo
 from torchinfo import enums
 from torchvision.models import resnet as tv
 
+import make_resnet3d
 from fixture_util import write_json
 
 # torchinfo 1.8.0 formats its Units enum with an f-string; Python 3.11 changed
@@ -74,6 +75,20 @@ SEED_CASES = {
 }
 
 
+# mmaction2's ResNet3d, the same reference tests/reference/make_resnet3d.py uses.
+RESNET3D_CASES = {
+    "resnet3d50_d2_all": case("resnet3d", [[1, 3, 8, 64, 64]], 2, ALL_COLUMNS, kwargs={"depth": 50}),
+    "resnet3d50_i3d_d1": case("resnet3d", [[1, 3, 16, 64, 64]], 1,
+                              sets=["conv1_kernel=5,7,7", "conv1_stride_t=2", "pool1_stride_t=2",
+                                    "inflate=1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0"],
+                              kwargs={"depth": 50, "conv1_kernel": (5, 7, 7), "conv1_stride_t": 2,
+                                      "pool1_stride_t": 2,
+                                      "inflate": ((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0))}),
+    "resnet3d18_d3": case("resnet3d", [[2, 3, 4, 32, 32]], 3, ["output_size", "num_params", "mult_adds"],
+                          sets=["depth=18"], kwargs={"depth": 18}),
+}
+
+
 def build_torchvision(name, kwargs):
     if name == "resnext101_64x4d" and not hasattr(tv, "resnext101_64x4d"):
         return tv.ResNet(tv.Bottleneck, [3, 4, 23, 3], groups=64, width_per_group=4, **kwargs)
@@ -106,6 +121,7 @@ def main(out_dir):
     root = os.path.join(out_dir, "summary")
     os.makedirs(root, exist_ok=True)
     cases = dict(CASES)
+    cases.update(RESNET3D_CASES)
     seed001 = None
     if os.path.exists(SEED_MODULE):
         import seed001  # noqa: E402  (tests/reference is on sys.path as the script's directory)
@@ -118,6 +134,8 @@ def main(out_dir):
             torch.manual_seed(0)
             if c["model"].startswith("seed_"):
                 built[key] = build_seed(seed001, c["model"], c["sets"])
+            elif c["model"] == "resnet3d":
+                built[key] = make_resnet3d.load_resnet3d_module().ResNet3d(pretrained=None, **c["kwargs"])
             else:
                 built[key] = build_torchvision(c["model"], c["kwargs"])
         model = built[key]

@@ -36,7 +36,7 @@ std::vector<std::string> cases() {
     for (const char* suffix : {"_d1", "_d3", "_all"}) ids.push_back(std::string(name) + suffix);
   for (const char* id : {"resnet18_d0", "resnet18_d9_names_ascii", "resnet50_d2_names_only",
                          "resnet50_d3_hide_recursive", "resnet50_d2_no_columns", "resnet50_dilate_g2w32_d2",
-                         "resnet18_frozen_d2"})
+                         "resnet18_frozen_d2", "resnet3d50_d2_all", "resnet3d50_i3d_d1", "resnet3d18_d3"})
     ids.push_back(id);
   if (have_seed_models())
     for (const char* id : {"seed_conv2_x_34_d3", "seed_conv3_x_34_d2", "seed_conv4_x_101_d1",

@@ -3,6 +3,7 @@
 #include "reskit/core/error.h"
 #include "reskit/models/classification/resnet_registry.h"
 #include "reskit/models/classification/seed_resnet_registry.h"
+#include "reskit/models/video/resnet3d_registry.h"
 
 namespace reskit::models {
 namespace {
@@ -14,6 +15,7 @@ std::vector<ModelSpec> make_registry() {
   };
   append(torchvision_resnet_specs());
   append(seed_resnet_specs());
+  append(resnet3d_specs());
   return specs;
 }
 

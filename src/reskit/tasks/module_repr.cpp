@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "reskit/layers/conv_module.h"
+#include "reskit/models/video/resnet3d.h"
 
 namespace reskit::tasks {
 namespace {
@@ -264,11 +265,19 @@ const Rule* rule_for(const nn::Module& module) {
 }
 
 // Where the Python module has state LibTorch's does not, the parent knows it:
-// mmcv's ConvModule builds its SiLU with inplace=True (its act_cfg default).
+// mmcv's ConvModule builds its SiLU with inplace=True (its act_cfg default);
+// mmaction2's ResNet3d gives its stem pool tuples, printed even when uniform.
 std::string context_extra(const nn::Module& module, const nn::Module* parent) {
   const auto* conv_module = dynamic_cast<const layers::ConvModuleImpl*>(parent);
   if (conv_module && conv_module->activate().get() == &module && dynamic_cast<const nn::SiLUImpl*>(&module))
     return inplace_only(conv_module->options().act().inplace);
+  const auto* resnet3d = dynamic_cast<const models::ResNet3dImpl*>(parent);
+  if (resnet3d && resnet3d->maxpool.get() == &module) {
+    const auto& o = resnet3d->maxpool->options;
+    return "kernel_size=" + tuple_of(o.kernel_size()) + ", stride=" + tuple_of(o.stride()) +
+           ", padding=" + tuple_of(o.padding()) + ", dilation=" + int_or_tuple(o.dilation()) +
+           ", ceil_mode=" + py(o.ceil_mode());
+  }
   return "";
 }
 
@@ -297,8 +306,8 @@ std::vector<std::string> split_lines(const std::string& text) {
 // torch.nn.Module.__repr__
 std::string repr(const nn::Module& module, const nn::Module* parent) {
   const Rule* rule = rule_for(module);
-  std::string extra = rule ? rule->extra(module) : "";
-  if (extra.empty()) extra = context_extra(module, parent);
+  std::string extra = context_extra(module, parent);
+  if (extra.empty() && rule) extra = rule->extra(module);
   const std::vector<std::string> extra_lines = split_lines(extra);
   std::vector<std::string> child_lines;
   for (const auto& child : module.named_children())

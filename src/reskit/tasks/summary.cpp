@@ -21,6 +21,7 @@
 
 #include "reskit/core/error.h"
 #include "reskit/core/module_call.h"
+#include "reskit/layers/conv_module.h"
 #include "reskit/models/registry.h"
 
 namespace reskit::tasks {
@@ -85,6 +86,8 @@ std::string kernel_size_text(const torch::nn::Module& m) {
   RESKIT_KERNEL(FractionalMaxPool2dImpl, as_written_text)
   RESKIT_KERNEL(FractionalMaxPool3dImpl, as_written_text)
 #undef RESKIT_KERNEL
+  // mmcv's ConvModule keeps its conv's kernel_size as its own attribute.
+  if (auto* p = dynamic_cast<const layers::ConvModuleImpl*>(&m)) return kernel_size_text(*p->conv());
   return "";
 }
 

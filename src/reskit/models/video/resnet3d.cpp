@@ -1,0 +1,175 @@
+#include "reskit/models/video/resnet3d.h"
+
+#include <algorithm>
+#include <map>
+
+#include "reskit/core/error.h"
+#include "reskit/core/module_call.h"
+
+namespace reskit::models {
+namespace {
+
+using layers::ActCfg;
+using layers::ActType;
+using layers::ConvCfg;
+using layers::ConvModule;
+using layers::ConvModuleOptions;
+using layers::NormCfg;
+using layers::NormType;
+
+// mmaction2's arch_settings: depth -> (bottleneck?, blocks per stage)
+const std::map<int64_t, std::pair<bool, std::vector<int64_t>>> kArchs = {
+    {18, {false, {2, 2, 2, 2}}},  {34, {false, {3, 4, 6, 3}}},   {50, {true, {3, 4, 6, 3}}},
+    {101, {true, {3, 4, 23, 3}}}, {152, {true, {3, 8, 36, 3}}},
+};
+
+// conv3d + BN3d (+ ReLU), mmaction2's conv_cfg/norm_cfg/act_cfg defaults; no bias before the norm.
+ConvModule conv_bn(int64_t in, int64_t out, std::vector<int64_t> kernel, std::vector<int64_t> stride,
+                   std::vector<int64_t> padding, std::vector<int64_t> dilation, bool relu) {
+  return ConvModule(ConvModuleOptions(in, out, std::move(kernel))
+                        .stride(std::move(stride))
+                        .padding(std::move(padding))
+                        .dilation(std::move(dilation))
+                        .conv(ConvCfg{3})
+                        .norm(NormCfg{NormType::kBN})
+                        .act(ActCfg{relu ? ActType::kReLU : ActType::kNone}));
+}
+
+torch::nn::ReLU inplace_relu() { return torch::nn::ReLU(torch::nn::ReLUOptions(true)); }
+
+}  // namespace
+
+// style='pytorch': BasicBlock3d strides its first conv.
+BasicBlock3dImpl::BasicBlock3dImpl(const Block3dOptions& o, ConvModule ds) : torch::nn::Module("BasicBlock3d") {
+  const int64_t d = o.dilation(), kt = o.inflate() ? 3 : 1, pt = o.inflate() ? 1 : 0;
+  conv1 = register_module("conv1", conv_bn(o.inplanes(), o.planes(), {kt, 3, 3},
+                                           {o.temporal_stride(), o.spatial_stride(), o.spatial_stride()},
+                                           {pt, d, d}, {1, d, d}, true));
+  conv2 = register_module("conv2", conv_bn(o.planes(), o.planes() * kExpansion, {kt, 3, 3}, {1, 1, 1}, {pt, 1, 1},
+                                           {1}, false));
+  if (ds) downsample = register_module("downsample", ds);
+  relu = register_module("relu", inplace_relu());
+}
+
+at::Tensor BasicBlock3dImpl::forward(at::Tensor x) {
+  at::Tensor out = call(conv2, call(conv1, x));
+  out = out + (downsample ? call(downsample, x) : x);
+  return call(relu, out);
+}
+
+// style='pytorch': Bottleneck3d strides its middle conv.
+Bottleneck3dImpl::Bottleneck3dImpl(const Block3dOptions& o, ConvModule ds) : torch::nn::Module("Bottleneck3d") {
+  const int64_t d = o.dilation();
+  // (kernel_t, padding_t) of conv1 and conv2: inflate_style '3x1x1' puts the
+  // temporal extent on the 1x1 conv, '3x3x3' on the 3x3 one.
+  int64_t k1 = 1, p1 = 0, k2 = 1, p2 = 0;
+  if (o.inflate() && o.inflate_style() == InflateStyle::k3x1x1) {
+    k1 = 3;
+    p1 = 1;
+  } else if (o.inflate()) {
+    k2 = 3;
+    p2 = 1;
+  }
+  conv1 = register_module("conv1", conv_bn(o.inplanes(), o.planes(), {k1, 1, 1}, {1}, {p1, 0, 0}, {1}, true));
+  conv2 = register_module("conv2", conv_bn(o.planes(), o.planes(), {k2, 3, 3},
+                                           {o.temporal_stride(), o.spatial_stride(), o.spatial_stride()},
+                                           {p2, d, d}, {1, d, d}, true));
+  conv3 = register_module("conv3", conv_bn(o.planes(), o.planes() * kExpansion, {1}, {1}, {0}, {1}, false));
+  if (ds) downsample = register_module("downsample", ds);
+  relu = register_module("relu", inplace_relu());
+}
+
+at::Tensor Bottleneck3dImpl::forward(at::Tensor x) {
+  at::Tensor out = call(conv3, call(conv2, call(conv1, x)));
+  out = out + (downsample ? call(downsample, x) : x);
+  return call(relu, out);
+}
+
+ResNet3dImpl::ResNet3dImpl(const ResNet3dOptions& o) : torch::nn::Module("ResNet3d"), options_(o) {
+  auto arch = kArchs.find(o.depth());
+  if (arch == kArchs.end()) throw Error("ResNet3d: invalid depth " + std::to_string(o.depth()) + " for resnet");
+  const auto& [bottleneck, stage_blocks] = arch->second;
+  const auto check_four = [](const std::vector<int64_t>& v, const char* what) {
+    if (v.size() != 4) throw Error(std::string("ResNet3d: ") + what + " needs 4 values, got " + std::to_string(v.size()));
+  };
+  check_four(o.spatial_strides(), "spatial_strides");
+  check_four(o.temporal_strides(), "temporal_strides");
+  check_four(o.dilations(), "dilations");
+  if (o.inflate().size() != 4)
+    throw Error("ResNet3d: inflate needs 4 stages, got " + std::to_string(o.inflate().size()));
+  if (o.out_indices().empty()) throw Error("ResNet3d: out_indices is empty");
+  for (int64_t i : o.out_indices())
+    if (i < 0 || i > 3) throw Error("ResNet3d: out_indices must lie in 0..3, got " + std::to_string(i));
+  if (o.conv1_kernel().size() != 3)
+    throw Error("ResNet3d: conv1_kernel needs 3 values (t, h, w), got " + std::to_string(o.conv1_kernel().size()));
+
+  const std::vector<int64_t>& k = o.conv1_kernel();
+  conv1 = register_module("conv1", conv_bn(3, inplanes_, k, {o.conv1_stride_t(), 2, 2},
+                                           {(k[0] - 1) / 2, (k[1] - 1) / 2, (k[2] - 1) / 2}, {1}, true));
+  maxpool = register_module("maxpool", torch::nn::MaxPool3d(torch::nn::MaxPool3dOptions({1, 3, 3})
+                                                                .stride({o.pool1_stride_t(), 2, 2})
+                                                                .padding({0, 1, 1})));
+  pool2 = register_module("pool2", torch::nn::MaxPool3d(torch::nn::MaxPool3dOptions({2, 1, 1}).stride({2, 1, 1})));
+  for (int64_t i = 0; i < 4; ++i) {
+    res_layers.push_back(make_res_layer(bottleneck, 64 << i, stage_blocks[i], i));
+    register_module("layer" + std::to_string(i + 1), res_layers.back());
+  }
+
+  // ConvModule has already drawn kaiming-normal (fan_out) convs and set BN to 1/0,
+  // as mmaction2's init_weights does; then the residual branches start at zero.
+  if (o.zero_init_residual()) {
+    at::NoGradGuard no_grad;
+    for (const auto& m : modules(/*include_self=*/false)) {
+      torch::nn::Module* last = nullptr;
+      if (auto* b = m->as<Bottleneck3d>()) last = b->conv3->norm().get();
+      if (auto* b = m->as<BasicBlock3d>()) last = b->conv2->norm().get();
+      if (last)
+        for (auto& p : last->parameters(false)) p.zero_();
+    }
+  }
+}
+
+layers::Sequential ResNet3dImpl::make_res_layer(bool bottleneck, int64_t planes, int64_t blocks, int64_t stage) {
+  const ResNet3dOptions& o = options_;
+  const std::vector<int64_t>& flags = o.inflate()[stage];
+  if (flags.size() != 1 && static_cast<int64_t>(flags.size()) != blocks)
+    throw Error("ResNet3d: inflate of stage " + std::to_string(stage + 1) + " needs 1 or " + std::to_string(blocks) +
+                " values, got " + std::to_string(flags.size()));
+  const int64_t expansion = bottleneck ? Bottleneck3dImpl::kExpansion : BasicBlock3dImpl::kExpansion;
+  const int64_t s = o.spatial_strides()[stage], t = o.temporal_strides()[stage];
+  ConvModule downsample{nullptr};
+  if (s != 1 || inplanes_ != planes * expansion)
+    downsample = conv_bn(inplanes_, planes * expansion, {1}, {t, s, s}, {0}, {1}, false);
+
+  layers::Sequential layer;
+  for (int64_t i = 0; i < blocks; ++i) {
+    const bool first = i == 0;
+    const Block3dOptions bo = Block3dOptions(inplanes_, planes)
+                                  .spatial_stride(first ? s : 1)
+                                  .temporal_stride(first ? t : 1)
+                                  .dilation(o.dilations()[stage])
+                                  .inflate(flags[flags.size() == 1 ? 0 : i] == 1)
+                                  .inflate_style(o.inflate_style());
+    const ConvModule ds = first ? downsample : ConvModule{nullptr};
+    if (bottleneck)
+      layer->push_back(Bottleneck3d(bo, ds));
+    else
+      layer->push_back(BasicBlock3d(bo, ds));
+    inplanes_ = planes * expansion;
+  }
+  return layer;
+}
+
+std::vector<at::Tensor> ResNet3dImpl::forward(at::Tensor x) {
+  x = call(maxpool, call(conv1, x));
+  std::vector<at::Tensor> outs;
+  for (size_t i = 0; i < res_layers.size(); ++i) {
+    x = call(res_layers[i], x);
+    if (i == 0 && options_.with_pool2()) x = call(pool2, x);
+    const std::vector<int64_t>& wanted = options_.out_indices();
+    if (std::find(wanted.begin(), wanted.end(), static_cast<int64_t>(i)) != wanted.end()) outs.push_back(x);
+  }
+  return outs;
+}
+
+}  // namespace reskit::models

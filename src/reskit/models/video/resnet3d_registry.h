@@ -1,0 +1,11 @@
+#pragma once
+#include <vector>
+
+#include "reskit/models/registry.h"
+
+namespace reskit::models {
+
+// resnet3d: mmaction2's ResNet3d backbone with its options and defaults.
+std::vector<ModelSpec> resnet3d_specs();
+
+}  // namespace reskit::models
