@@ -57,6 +57,8 @@ cases = [  # model, --set options, input size
     ("wide_resnet50_2", [], (1, 3, 160, 160)),
     ("resnet50", ["replace_stride_with_dilation=0,1,1", "features=true"], (1, 3, 224, 224)),
     ("seed_resnet", [], (2, 3, 224, 224)),
+    ("resnet3d", ["depth=18"], (2, 3, 8, 112, 112)),
+    ("i3d_r50", [], (1, 2, 3, 16, 112, 112)),
 ]
 torch.manual_seed(0)
 failures = 0

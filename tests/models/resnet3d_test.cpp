@@ -1,5 +1,6 @@
-// resnet3d: reskit's ResNet3d against mmaction2's on the same seeded weights
-// (randomised BatchNorm), eval mode; its options and their errors.
+// resnet3d and i3d_r50: reskit's ResNet3d and Recognizer3D against mmaction2's
+// on the same seeded weights (randomised BatchNorm), eval mode; their options
+// and their errors.
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
@@ -19,7 +20,8 @@ using test::fixture;
 
 // The ids tests/reference/make_resnet3d.py writes.
 const std::vector<std::string> kCases = {
-    "resnet3d50", "resnet3d18_two_clips", "resnet3d50_i3d", "resnet3d50_3x3x3_all_stages", "resnet3d34_no_inflate",
+    "resnet3d50",        "resnet3d18_two_clips", "resnet3d50_i3d", "resnet3d50_3x3x3_all_stages", "resnet3d34_no_inflate",
+    "i3d_r50_two_clips", "i3d_r50_classes10_no_dropout",
 };
 constexpr double kRelTol = 1e-4;
 
@@ -113,7 +115,10 @@ TEST(ResNet3dInit, ZeroInitResidualZeroesEachBranchsLastNorm) {
 TEST(ResNet3dOptions, ErrorsNameTheProblem) {
   const std::string dir = test::temp_dir("resnet3d_errors");
   const std::string io = " --input " + case_dir("resnet3d50") + "/input.npy --out " + dir;
-  const std::vector<std::pair<std::string, std::string>> cases = {
+  struct Case {
+    std::string sets, message, model = "resnet3d";
+  };
+  const std::vector<Case> cases = {
       {"--set depth=20", "ResNet3d: invalid depth 20 for resnet"},
       {"--set inflate=1,1", "resnet3d: inflate takes 4 per-stage flags (1,1,1,1) or 4 '/'-separated groups of "
                             "per-block flags (1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0)"},
@@ -123,9 +128,11 @@ TEST(ResNet3dOptions, ErrorsNameTheProblem) {
       {"--set spatial_strides=1,2,2", "ResNet3d: spatial_strides needs 4 values, got 3"},
       {"--set out_indices=4", "ResNet3d: out_indices must lie in 0..3, got 4"},
       {"--set conv1_kernel=7,7", "ResNet3d: conv1_kernel needs 3 values (t, h, w), got 2"},
+      {"--set dropout_ratio=1", "I3DHead: dropout_ratio must lie in [0, 1), got 1", "i3d_r50"},
+      {"--set num_classes=0", "I3DHead: num_classes must be positive, got 0", "i3d_r50"},
   };
-  for (const auto& [sets, message] : cases) {
-    auto r = test::run_reskit("run resnet3d " + sets + io);
+  for (const auto& [sets, message, model] : cases) {
+    auto r = test::run_reskit("run " + model + " " + sets + io);
     EXPECT_EQ(r.status, 1) << sets;
     EXPECT_EQ(r.err, "reskit: " + message + "\n") << sets;
   }

@@ -1,11 +1,13 @@
-"""Reference fixtures for resnet3d: mmaction2's own ResNet3d (the pinned
-PyPI release) with seeded weights and randomised BatchNorm, saved by
+"""Reference fixtures for resnet3d and i3d_r50: mmaction2's own ResNet3d and
+Recognizer3D (the pinned PyPI release) with seeded weights and randomised BatchNorm, saved by
 torch.save, an input clip and its outputs as .npy; and print(model) for
 `reskit print`. Case ids are the ones tests/models/resnet3d_test.cpp lists."""
 import functools
+import importlib
 import importlib.util
 import os
 import sys
+import types
 
 import torch
 
@@ -24,7 +26,54 @@ def load_resnet3d_module():
     return module
 
 
+def build_recognizer3d(num_classes=400, dropout_ratio=0.5):
+    """configs/_base_/models/i3d_r50.py built by mmaction2's registry. The
+    packages on the way are entered without their __init__ (which would
+    import every model, the missing drn among them)."""
+    import mmaction
+    from mmengine.registry import DefaultScope
+    load_resnet3d_module()  # registers ResNet3d
+    root = mmaction.__path__[0]
+    for sub in ("models", "models.heads", "models.recognizers", "models.data_preprocessors", "models.losses"):
+        name = "mmaction." + sub
+        if name not in sys.modules:
+            package = types.ModuleType(name)
+            package.__path__ = [os.path.join(root, *sub.split("."))]
+            sys.modules[name] = package
+    importlib.import_module("mmaction.models.heads.i3d_head")
+    importlib.import_module("mmaction.models.recognizers.recognizer3d")
+    importlib.import_module("mmaction.models.data_preprocessors.data_preprocessor")
+    importlib.import_module("mmaction.models.losses.cross_entropy_loss")
+    from mmaction.registry import MODELS
+    if DefaultScope.get_current_instance() is None:
+        DefaultScope.get_instance("reskit_fixtures", scope_name="mmaction")
+    return MODELS.build(dict(
+        type="Recognizer3D",
+        backbone=dict(type="ResNet3d", pretrained2d=True, pretrained=None, depth=50, conv1_kernel=(5, 7, 7),
+                      conv1_stride_t=2, pool1_stride_t=2, conv_cfg=dict(type="Conv3d"), norm_eval=False,
+                      inflate=I3D_INFLATE, zero_init_residual=False),
+        cls_head=dict(type="I3DHead", num_classes=num_classes, in_channels=2048, spatial_type="avg",
+                      dropout_ratio=dropout_ratio, init_std=0.01, average_clips="prob"),
+        data_preprocessor=dict(type="ActionDataPreprocessor", mean=[123.675, 116.28, 103.53],
+                               std=[58.395, 57.12, 57.375], format_shape="NCTHW")))
+
+
+def class_scores(recognizer, x):
+    """mmaction2's own forward: clips N x clips x C x T x H x W to one row of
+    class scores each; a 5-D batch is N samples of one clip."""
+    if x.dim() == 5:
+        x = x.unsqueeze(1)
+    return recognizer(x, mode="tensor", stage="head")
+
+
 I3D_INFLATE = ((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0))
+
+# id -> (--set options, build_recognizer3d kwargs, input)
+I3D_CASES = {
+    "i3d_r50_two_clips": ([], {}, (1, 2, 3, 8, 48, 48)),
+    "i3d_r50_classes10_no_dropout": (["num_classes=10", "dropout_ratio=0"], {"num_classes": 10, "dropout_ratio": 0},
+                                     (2, 3, 8, 32, 32)),
+}
 
 # id -> (--set options, mmaction2 ResNet3d kwargs, input clip N x C x T x H x W)
 CASES = {
@@ -83,6 +132,23 @@ def main(out_dir):
         manifest[case_id] = {"model": "resnet3d", "sets": sets, "outputs": len(outs)}
         print_cases[case_id] = {"model": "resnet3d", "sets": sets}
         print(f"fixture resnet3d/{case_id}: {[tuple(o.shape) for o in outs]}", flush=True)
+    for i, (case_id, (sets, kwargs, shape)) in enumerate(I3D_CASES.items()):
+        torch.manual_seed(3500 + i)
+        model = randomise_batchnorm(build_recognizer3d(**kwargs), seed=350 + i)
+        model.eval()
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            y = class_scores(model, x)
+        d = os.path.join(root, case_id)
+        os.makedirs(d, exist_ok=True)
+        torch.save(model.state_dict(), os.path.join(d, "weights.pth"))
+        save_npy(os.path.join(d, "input.npy"), x)
+        save_npy(os.path.join(d, "out0.npy"), y)
+        write_text(os.path.join(d, "keys.txt"), "\n".join(model.state_dict().keys()) + "\n")
+        write_text(os.path.join(prints, case_id + ".txt"), repr(model) + "\n")
+        manifest[case_id] = {"model": "i3d_r50", "sets": sets, "outputs": 1}
+        print_cases[case_id] = {"model": "i3d_r50", "sets": sets}
+        print(f"fixture resnet3d/{case_id}: {tuple(y.shape)}", flush=True)
     for case_id, (sets, kwargs) in PRINT_ONLY.items():
         write_text(os.path.join(prints, case_id + ".txt"), repr(r3d.ResNet3d(pretrained=None, **kwargs)) + "\n")
         print_cases[case_id] = {"model": "resnet3d", "sets": sets}
