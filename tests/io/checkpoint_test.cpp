@@ -113,6 +113,12 @@ TEST(Checkpoint, ReadsEveryLayoutTorchSaveWrites) {
   }
 }
 
+// GPU-trained legacy files (PyTorch < 2.0) name torch.cuda.FloatStorage & co.
+TEST(Checkpoint, ReadsStoragesSavedFromTheGpu) {
+  EXPECT_TRUE(matches(read_state_dict(ckpt("full_cuda_legacy.pt")), expected("full")));
+  EXPECT_NE(test::read_text(ckpt("full_cuda_legacy.pt")).find("torch.cuda\nFloatStorage"), std::string::npos);
+}
+
 TEST(Checkpoint, ParametersAndMissingBatchCounterRead) {
   std::vector<Expected> params, no_nbt;
   for (const Expected& e : expected("model")) {

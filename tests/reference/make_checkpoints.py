@@ -17,6 +17,7 @@ import collections
 import json
 import os
 import pickle
+import re
 import sys
 import zipfile
 
@@ -114,6 +115,14 @@ def main():
     save(collections.OrderedDict((k, v) for k, v in model_sd.items() if "num_batches_tracked" not in k), "no_nbt")
     model = reference_model()
     save(dict(model.named_parameters()), "parameters")  # nn.Parameter: _rebuild_parameter
+    # Saved from the GPU by PyTorch < 2.0 (pysot's and SiamBAN's releases): the legacy
+    # stream names torch.cuda.*Storage at location cuda:0. Made here from a CPU save.
+    cuda_legacy = open(os.path.join(out, "full_legacy.pt"), "rb").read()
+    cuda_legacy = re.sub(rb"ctorch\n(\w+Storage)\n", rb"ctorch.cuda\n\1\n", cuda_legacy)
+    cuda_legacy = cuda_legacy.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")
+    assert b"torch.cuda" in cuda_legacy and b"cuda:0" in cuda_legacy
+    with open(os.path.join(out, "full_cuda_legacy.pt"), "wb") as f:
+        f.write(cuda_legacy)
 
     # Bad files, each with the message the test expects.
     def write(name, data):

@@ -410,10 +410,13 @@ std::vector<int64_t> ints_arg(Unpickler& u, const PickleValue* v, const char* wh
 }  // namespace
 
 at::ScalarType TorchResolver::storage_dtype(const std::string& global) {
-  static const std::string prefix = "torch.";
-  if (global.compare(0, prefix.size(), prefix) != 0) return at::ScalarType::Undefined;
-  for (const StorageType& t : kStorageTypes)
-    if (global.compare(prefix.size(), std::string::npos, t.name) == 0) return t.dtype;
+  // PyTorch before 2.0 names the storages of CUDA tensors torch.cuda.FloatStorage
+  // (GPU-trained checkpoints, pysot's among them); the bytes are the same and load on the CPU.
+  for (const std::string prefix : {"torch.", "torch.cuda."}) {
+    if (global.compare(0, prefix.size(), prefix) != 0) continue;
+    for (const StorageType& t : kStorageTypes)
+      if (global.compare(prefix.size(), std::string::npos, t.name) == 0) return t.dtype;
+  }
   return at::ScalarType::Undefined;
 }
 
