@@ -110,6 +110,7 @@ TEST(Checkpoint, ReadsEveryLayoutTorchSaveWrites) {
     EXPECT_TRUE(matches(read_state_dict(ckpt("wrapped_state_dict_" + l + ".pt")), full));
     EXPECT_TRUE(matches(read_state_dict(ckpt("wrapped_model_" + l + ".pt")), full));
     EXPECT_TRUE(matches(read_state_dict(ckpt("module_prefix_" + l + ".pt")), model));
+    EXPECT_TRUE(matches(read_state_dict(ckpt("foreign_objects_" + l + ".pt")), full));
   }
 }
 
@@ -166,6 +167,7 @@ TEST(Checkpoint, BadFilesGiveOneLineErrors) {
   expect_error("bad_truncated_legacy_header.pt", "file is truncated");
   expect_error("bad_truncated_legacy_data.pt", "file is truncated");
   expect_error("bad_namespace_zip.pt", "unsupported global 'argparse.Namespace'");
+  expect_error("bad_code_in_state_dict_zip.pt", "'x' is an unsupported global 'posix.system'");
   expect_error("bad_list_zip.pt", "holds a list, not a state dict");
   expect_error("bad_magicless.pkl", "a pickle but not a PyTorch checkpoint (no torch.save magic number)");
   expect_error("bad_torchscript.pt", "is a TorchScript archive (torch.jit.save), not a state dict");
@@ -173,10 +175,13 @@ TEST(Checkpoint, BadFilesGiveOneLineErrors) {
 }
 
 TEST(Checkpoint, NeverRunsCodeFromTheFile) {
-  for (const char* name : {"bad_code_legacy.pt", "bad_code_zip.pt", "bad_code.pkl"}) {
-    std::string path = ckpt(name);
-    EXPECT_EQ(error_of(path), "checkpoint '" + path + "': unsupported global 'posix.system'");
-  }
+  const std::string legacy = ckpt("bad_code_legacy.pt"), bare = ckpt("bad_code.pkl");
+  EXPECT_EQ(error_of(legacy), "checkpoint '" + legacy + "': unsupported global 'posix.system'");
+  EXPECT_EQ(error_of(bare), "checkpoint '" + bare + "': a pickle but not a PyTorch checkpoint (no torch.save magic number)");
+  // Beside the tensors the payload is read past as a placeholder, never called.
+  const StateDict beside = read_state_dict(ckpt("bad_code_zip.pt"));
+  ASSERT_EQ(beside.size(), 1u);
+  EXPECT_EQ(beside[0].first, "w");
   EXPECT_FALSE(std::filesystem::exists(ckpt("code_ran")));
 }
 

@@ -67,6 +67,14 @@ def tensor_bytes(t):
     return t.numpy().tobytes()
 
 
+class HistoryBuffer:
+    """Stands for mmengine's: a foreign class with numpy arrays inside."""
+
+    def __init__(self, values):
+        self._log_history = np.array(values)
+        self._count_history = np.ones(len(values))
+
+
 class RunsCode:
     """Unpickling this with Python's pickle would run a shell command."""
 
@@ -111,6 +119,13 @@ def main():
     save({"epoch": 3, "state_dict": full_sd, "optimizer": optimizer, "best_acc1": 71.5, "arch": "resnet50"},
          "wrapped_state_dict")
     save({"model": full_sd}, "wrapped_model")
+    # Foreign objects beside the state dict, as mmengine's checkpoints carry them
+    # (numpy values in meta, history buffers in message_hub) or old training
+    # scripts (an argparse.Namespace of arguments): read past, never called.
+    save({"meta": {"seed": np.int64(0), "best": np.float64(0.5), "arr": np.arange(3)},
+          "state_dict": full_sd,
+          "message_hub": {"log_scalars": {"loss": HistoryBuffer([1.0, 0.5])}, "runtime_info": {"epoch": 3}},
+          "args": argparse.Namespace(lr=0.1, arch="resnet50")}, "foreign_objects")
     save(collections.OrderedDict(("module." + k, v) for k, v in model_sd.items()), "module_prefix")
     save(collections.OrderedDict((k, v) for k, v in model_sd.items() if "num_batches_tracked" not in k), "no_nbt")
     model = reference_model()
@@ -147,7 +162,9 @@ def main():
     torch.save(RunsCode(marker), os.path.join(out, "bad_code_legacy.pt"), _use_new_zipfile_serialization=False)
     torch.save({"w": torch.ones(2), "x": RunsCode(marker)}, os.path.join(out, "bad_code_zip.pt"))
     write("bad_code.pkl", pickle.dumps(RunsCode(marker), protocol=2))
-    torch.save({"state_dict": model_sd, "args": argparse.Namespace(lr=0.1)}, os.path.join(out, "bad_namespace_zip.pt"))
+    torch.save(argparse.Namespace(lr=0.1), os.path.join(out, "bad_namespace_zip.pt"))
+    torch.save({"state_dict": {"w": torch.ones(2), "x": RunsCode(marker)}},
+               os.path.join(out, "bad_code_in_state_dict_zip.pt"))
     torch.save([torch.ones(2)], os.path.join(out, "bad_list_zip.pt"))
     write("bad_magicless.pkl", pickle.dumps({"a": 1}, protocol=2))
     torch.jit.script(torch.nn.Linear(2, 2)).save(os.path.join(out, "bad_torchscript.pt"))

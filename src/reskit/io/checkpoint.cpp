@@ -46,6 +46,7 @@ const PickleValue* inner_state_dict(const PickleValue& dict) {
 }
 
 StateDict to_state_dict(const PickleValue& top, const std::string& ctx) {
+  if (top.is(Kind::Object)) throw Error(ctx + ": unsupported global '" + top.text + "'");
   if (!top.is(Kind::Dict)) throw Error(ctx + ": holds " + describe_kind(top.kind) + ", not a state dict");
   // Training scripts save {"state_dict": ..., "epoch": ...} or {"model": ...};
   // a few levels of that are unwrapped, never a real parameter (those are tensors).
@@ -61,6 +62,8 @@ StateDict to_state_dict(const PickleValue& top, const std::string& ctx) {
   for (size_t i = 0; i + 1 < dict->items.size(); i += 2) {
     const PickleValue* key = dict->items[i];
     const PickleValue* value = dict->items[i + 1];
+    if (key->is(Kind::String) && value->is(Kind::Object) && dict != &top)  // a tensor we cannot rebuild
+      throw Error(ctx + ": '" + key->text + "' is an unsupported global '" + value->text + "'");
     if (!key->is(Kind::String) || !value->is(Kind::Tensor)) continue;  // epoch, optimizer, ...
     std::string name = key->text;
     if (name.compare(0, kParallelPrefix.size(), kParallelPrefix) == 0) name.erase(0, kParallelPrefix.size());

@@ -32,6 +32,7 @@ std::string describe_kind(Kind kind) {
     case Kind::Global: return "a class or function";
     case Kind::Tensor: return "a tensor";
     case Kind::Storage: return "a storage";
+    case Kind::Object: return "an object reskit does not read";
   }
   return "an object";
 }
@@ -159,6 +160,7 @@ void Unpickler::memo_put(uint64_t index, PickleValue* v) {
 }
 
 void Unpickler::set_item(PickleValue* dict, PickleValue* key, PickleValue* value) {
+  if (dict->is(Kind::Object)) return;  // a foreign dict-like (defaultdict, ...): its items are not kept
   if (!dict->is(Kind::Dict)) corrupted("SETITEM on " + describe_kind(dict->kind));
   std::string tag;
   if (key->is(Kind::String)) tag = "s" + key->text;
@@ -288,6 +290,7 @@ void Unpickler::step(Cursor& in, uint8_t op) {
     case 'a': {  // APPEND
       PickleValue* item = pop("APPEND");
       PickleValue* list = top("APPEND");
+      if (list->is(Kind::Object)) return;  // a foreign list-like: its items are not kept
       if (!list->is(Kind::List)) corrupted("APPEND to " + describe_kind(list->kind));
       list->items.push_back(item);
       return;
@@ -296,8 +299,9 @@ void Unpickler::step(Cursor& in, uint8_t op) {
       size_t at = pop_mark("APPENDS");
       if (at == 0 || (!marks_.empty() && at <= marks_.back())) corrupted("APPENDS without a list");
       PickleValue* list = stack_[at - 1];
-      if (!list->is(Kind::List)) corrupted("APPENDS to " + describe_kind(list->kind));
-      list->items.insert(list->items.end(), stack_.begin() + static_cast<std::ptrdiff_t>(at), stack_.end());
+      if (!list->is(Kind::List) && !list->is(Kind::Object)) corrupted("APPENDS to " + describe_kind(list->kind));
+      if (list->is(Kind::List))
+        list->items.insert(list->items.end(), stack_.begin() + static_cast<std::ptrdiff_t>(at), stack_.end());
       stack_.resize(at);
       return;
     }
@@ -319,24 +323,27 @@ void Unpickler::step(Cursor& in, uint8_t op) {
     case 'c': {  // GLOBAL "module\nname\n"
       std::string module = in.line();
       std::string name = in.line();
-      if (!resolver_.accepts(module, name)) fail("unsupported global '" + module + "." + name + "'");
-      push(make_text(Kind::Global, (module + "." + name).data(), module.size() + 1 + name.size()));
+      const Kind kind = resolver_.accepts(module, name) ? Kind::Global : Kind::Object;
+      push(make_text(kind, (module + "." + name).data(), module.size() + 1 + name.size()));
       return;
     }
     case 0x93: {  // STACK_GLOBAL
       PickleValue* name = pop("STACK_GLOBAL");
       PickleValue* module = pop("STACK_GLOBAL");
       if (!name->is(Kind::String) || !module->is(Kind::String)) corrupted("STACK_GLOBAL of a non-string");
-      if (!resolver_.accepts(module->text, name->text))
-        fail("unsupported global '" + module->text + "." + name->text + "'");
+      const Kind kind = resolver_.accepts(module->text, name->text) ? Kind::Global : Kind::Object;
       std::string full = module->text + "." + name->text;
-      push(make_text(Kind::Global, full.data(), full.size()));
+      push(make_text(kind, full.data(), full.size()));
       return;
     }
     case 'R':       // REDUCE
     case 0x81: {    // NEWOBJ: cls.__new__(cls, *args); the resolver decides
       PickleValue* args = pop("REDUCE");
       PickleValue* callable = pop("REDUCE");
+      if (callable->is(Kind::Object)) {  // never called: what it would make stays a placeholder
+        push(make_text(Kind::Object, callable->text.data(), callable->text.size()));
+        return;
+      }
       if (!callable->is(Kind::Global)) corrupted("call of " + describe_kind(callable->kind));
       if (!args->is(Kind::Tuple)) corrupted("call with " + describe_kind(args->kind) + " as arguments");
       push(resolver_.call(*this, callable->text, *args));
@@ -441,6 +448,8 @@ PickleValue* TorchResolver::call(Unpickler& u, const std::string& global, const 
 
 PickleValue* TorchResolver::persistent_load(Unpickler& u, const PickleValue& pid) {
   const auto& a = pid.items;
+  if (pid.is(Kind::Tuple) && a.size() >= 2 && a[1]->is(Kind::Object))
+    u.fail("unsupported storage type '" + a[1]->text + "'");
   if (!pid.is(Kind::Tuple) || a.size() < 5 || a.size() > 6 || !a[0]->is(Kind::String) || a[0]->text != "storage" ||
       !a[1]->is(Kind::Global) || !a[2]->is(Kind::String) || !a[3]->is(Kind::String) || !a[4]->is(Kind::Int))
     u.fail("corrupted pickle: unsupported persistent id");

@@ -25,14 +25,20 @@ namespace reskit::io {
 // nothing, and nothing is freed recursively.
 struct PickleValue {
   enum class Kind : uint8_t {
-    None, Bool, Int, BigInt, Float, String, Bytes, Tuple, List, Dict, Global, Tensor, Storage
+    None, Bool, Int, BigInt, Float, String, Bytes, Tuple, List, Dict, Global, Tensor, Storage,
+    // A global the resolver does not know, or what "calling" one made: a
+    // placeholder that is never called or filled in. It lets a checkpoint
+    // carry foreign objects beside its tensors (mmengine's message_hub, an
+    // argparse.Namespace of arguments, numpy scalars) as long as the state
+    // dict itself holds none.
+    Object
   };
   Kind kind = Kind::None;
   bool boolean = false;
   int64_t integer = 0;
   double number = 0.0;
   // String and Bytes: the bytes (strings are UTF-8 as pickled); BigInt: its
-  // little-endian two's complement bytes; Global: "module.name".
+  // little-endian two's complement bytes; Global and Object: "module.name".
   std::string text;
   // Tuple and List: the elements; Dict: key, value, key, value, ... in
   // insertion order.
