@@ -107,6 +107,16 @@ def write_text(path, text):
     os.replace(path + ".tmp", path)
 
 
+def parity_cases(r3d):
+    """(case id, registry name, --set options, builder, forward to a list of outputs, input shape)."""
+    for case_id, (sets, kwargs, shape) in CASES.items():
+        yield (case_id, "resnet3d", sets, lambda kw=kwargs: r3d.ResNet3d(pretrained=None, **kw),
+               lambda m, x: outputs_as_list(m(x)), shape)
+    for case_id, (sets, kwargs, shape) in I3D_CASES.items():
+        yield (case_id, "i3d_r50", sets, lambda kw=kwargs: build_recognizer3d(**kw),
+               lambda m, x: [class_scores(m, x)], shape)
+
+
 def main(out_dir):
     r3d = load_resnet3d_module()
     root = os.path.join(out_dir, "resnet3d")
@@ -114,13 +124,13 @@ def main(out_dir):
     os.makedirs(root, exist_ok=True)
     os.makedirs(prints, exist_ok=True)
     manifest, print_cases = {}, {}
-    for i, (case_id, (sets, kwargs, shape)) in enumerate(CASES.items()):
+    for i, (case_id, name, sets, build, forward, shape) in enumerate(parity_cases(r3d)):
         torch.manual_seed(3000 + i)
-        model = randomise_batchnorm(r3d.ResNet3d(pretrained=None, **kwargs), seed=300 + i)
-        model.eval()  # ResNet3d.train() returns None, so no chaining
+        model = randomise_batchnorm(build(), seed=300 + i)
+        model.eval()  # mmengine's train() returns None, so no chaining
         x = torch.randn(*shape)
         with torch.no_grad():
-            outs = outputs_as_list(model(x))
+            outs = forward(model, x)
         d = os.path.join(root, case_id)
         os.makedirs(d, exist_ok=True)
         torch.save(model.state_dict(), os.path.join(d, "weights.pth"))
@@ -129,26 +139,9 @@ def main(out_dir):
             save_npy(os.path.join(d, f"out{k}.npy"), o)
         write_text(os.path.join(d, "keys.txt"), "\n".join(model.state_dict().keys()) + "\n")
         write_text(os.path.join(prints, case_id + ".txt"), repr(model) + "\n")
-        manifest[case_id] = {"model": "resnet3d", "sets": sets, "outputs": len(outs)}
-        print_cases[case_id] = {"model": "resnet3d", "sets": sets}
+        manifest[case_id] = {"model": name, "sets": sets, "outputs": len(outs)}
+        print_cases[case_id] = {"model": name, "sets": sets}
         print(f"fixture resnet3d/{case_id}: {[tuple(o.shape) for o in outs]}", flush=True)
-    for i, (case_id, (sets, kwargs, shape)) in enumerate(I3D_CASES.items()):
-        torch.manual_seed(3500 + i)
-        model = randomise_batchnorm(build_recognizer3d(**kwargs), seed=350 + i)
-        model.eval()
-        x = torch.randn(*shape)
-        with torch.no_grad():
-            y = class_scores(model, x)
-        d = os.path.join(root, case_id)
-        os.makedirs(d, exist_ok=True)
-        torch.save(model.state_dict(), os.path.join(d, "weights.pth"))
-        save_npy(os.path.join(d, "input.npy"), x)
-        save_npy(os.path.join(d, "out0.npy"), y)
-        write_text(os.path.join(d, "keys.txt"), "\n".join(model.state_dict().keys()) + "\n")
-        write_text(os.path.join(prints, case_id + ".txt"), repr(model) + "\n")
-        manifest[case_id] = {"model": "i3d_r50", "sets": sets, "outputs": 1}
-        print_cases[case_id] = {"model": "i3d_r50", "sets": sets}
-        print(f"fixture resnet3d/{case_id}: {tuple(y.shape)}", flush=True)
     for case_id, (sets, kwargs) in PRINT_ONLY.items():
         write_text(os.path.join(prints, case_id + ".txt"), repr(r3d.ResNet3d(pretrained=None, **kwargs)) + "\n")
         print_cases[case_id] = {"model": "resnet3d", "sets": sets}
