@@ -65,29 +65,29 @@ failures = 0
 for i, (model, sets, size) in enumerate(cases):
     x = f"{work}/x{i}.npy"
     write_npy(x, torch.randn(size))
-    outs = {}
-    for dev in ("cpu", device):
-        out = f"{work}/{i}_{dev}"
+    runs = []  # (output dir, seconds): the CPU's, then the device's
+    for j, dev in enumerate(("cpu", device)):
+        out = f"{work}/{i}_{j}"
         cmd = [reskit, "run", model, "--input", x, "--out", out, "--device", dev]
         for s in sets:
             cmd += ["--set", s]
         start = time.time()
         subprocess.run(cmd, check=True)
-        outs[dev] = (out, time.time() - start)
+        runs.append((out, time.time() - start))
     k, worst_rel = 0, 0.0
     while True:
         try:
-            ref = read_npy(f"{outs['cpu'][0]}/out{k}.npy")
+            ref = read_npy(f"{runs[0][0]}/out{k}.npy")
         except FileNotFoundError:
             break
-        got = read_npy(f"{outs[device][0]}/out{k}.npy")
+        got = read_npy(f"{runs[1][0]}/out{k}.npy")
         rel = ((got - ref).abs().max() / ref.abs().max().clamp_min(1e-12)).item() if got.shape == ref.shape else float("inf")
         worst_rel = max(worst_rel, rel)
         k += 1
     ok = k > 0 and worst_rel <= 1e-4
     failures += not ok
     print(f"{'ok  ' if ok else 'FAIL'} {model:18s} {' '.join(sets):45s} {k} output(s)  max err {worst_rel:.2e} x max|cpu|"
-          f"  (run: cpu {outs['cpu'][1]:.1f} s, {device} {outs[device][1]:.1f} s)", flush=True)
+          f"  (run: cpu {runs[0][1]:.1f} s, {device} {runs[1][1]:.1f} s)", flush=True)
 print(f"device_check: {len(cases) - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)
 PY

@@ -28,13 +28,16 @@ at::Tensor I3DHeadImpl::forward(at::Tensor x) {
   return call(fc_cls, x.view({x.size(0), -1}));
 }
 
-Recognizer3DImpl::Recognizer3DImpl(const ResNet3dOptions& backbone_options, const I3DHeadOptions& head)
+Recognizer3DImpl::Recognizer3DImpl(ResNet3d backbone_module, const I3DHeadOptions& head)
     : torch::nn::Module("Recognizer3D") {
-  if (backbone_options.out_indices().size() != 1)
-    throw Error("Recognizer3D: the head takes one backbone stage, got " +
-                std::to_string(backbone_options.out_indices().size()));
+  const std::vector<int64_t>& stages = backbone_module->options().out_indices();
+  if (stages.size() != 1 || stages[0] != 3)
+    throw Error("Recognizer3D: the head takes the backbone's last stage alone (out_indices=3)");
+  if (head.in_channels() != backbone_module->feat_dim())
+    throw Error("Recognizer3D: the head takes " + std::to_string(head.in_channels()) + " channels, the backbone gives " +
+                std::to_string(backbone_module->feat_dim()));
   data_preprocessor = register_module("data_preprocessor", layers::Inert("ActionDataPreprocessor"));
-  backbone = register_module("backbone", ResNet3d(backbone_options));
+  backbone = register_module("backbone", backbone_module);
   cls_head = register_module("cls_head", I3DHead(head));
 }
 

@@ -35,7 +35,8 @@ TORCH_MODULE(I3DHead);
 
 class Recognizer3DImpl : public torch::nn::Module {
  public:
-  Recognizer3DImpl(const ResNet3dOptions& backbone, const I3DHeadOptions& head);
+  // head.in_channels() must be backbone->feat_dim().
+  Recognizer3DImpl(ResNet3d backbone, const I3DHeadOptions& head);
   // Class scores (logits) of each clip: N x C x T x H x W, or mmaction2's
   // N x clips x C x T x H x W, whose clips are scored one by one (N*clips rows).
   at::Tensor forward(at::Tensor clips);

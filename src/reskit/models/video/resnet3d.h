@@ -73,6 +73,7 @@ class ResNet3dImpl : public torch::nn::Module {
   std::vector<at::Tensor> forward(at::Tensor x);
 
   const ResNet3dOptions& options() const { return options_; }
+  int64_t feat_dim() const { return inplanes_; }  // channels out of layer4, as mmaction2 names it
 
   layers::ConvModule conv1{nullptr};
   torch::nn::MaxPool3d maxpool{nullptr}, pool2{nullptr};

@@ -79,9 +79,8 @@ Model build_resnet3d(const Options& o) {
 }
 
 Model build_i3d(const Options& o) {
-  ResNet3dOptions backbone = backbone_options(o);
-  const int64_t expansion = o.get_int("depth") < 50 ? BasicBlock3dImpl::kExpansion : Bottleneck3dImpl::kExpansion;
-  Recognizer3D net(backbone, I3DHeadOptions(o.get_int("num_classes"), 512 * expansion)
+  ResNet3d backbone(backbone_options(o));
+  Recognizer3D net(backbone, I3DHeadOptions(o.get_int("num_classes"), backbone->feat_dim())
                                  .dropout_ratio(o.get_float("dropout_ratio")));
   Model model;
   model.module = net.ptr();
