@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Eager parity of a CUDA device against the CPU, on a machine whose PyTorch
-# has CUDA and which has no package registry (no OpenCV, oneDNN, GoogleTest):
+# has CUDA and which has no package registry (no OpenCV, GoogleTest):
 #
 #   scripts/device_check.sh stage         # here, where apt works: nlohmann_json into .deps/
 #   scripts/device_check.sh [DEVICE]      # there: build against python3's LibTorch, compare
@@ -24,7 +24,7 @@ device=${1:-cuda}
 mkdir -p build-device
 torch_prefix=$("$python" -c 'import torch; print(torch.utils.cmake_prefix_path)')
 cmake -S . -B build-device -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_prefix;$PWD/.deps" \
-  -DRESKIT_WITH_OPENCV=OFF -DRESKIT_WITH_DNNL=OFF -DRESKIT_BUILD_TESTS=OFF >build-device/build.log 2>&1 ||
+  -DRESKIT_WITH_OPENCV=OFF -DRESKIT_BUILD_TESTS=OFF >build-device/build.log 2>&1 ||
   { tail -20 build-device/build.log; exit 1; }
 cmake --build build-device -j"$(nproc)" >>build-device/build.log 2>&1 || { tail -40 build-device/build.log; exit 1; }
 

@@ -7,8 +7,14 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ccache git
-  libtorch-dev libopencv-dev libdnnl-dev nlohmann-json3-dev libgtest-dev
-  ocl-icd-opencl-dev opencl-c-headers   # Debian's oneDNN CMake config requires OpenCL
+  libtorch-dev libopencv-dev nlohmann-json3-dev libgtest-dev
+  # LibTorch's CMake config looks libdnnl up; oneDNN's own (for the engine to
+  # come) requires OpenCL's headers and ICD library.
+  libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
+  # Linear layers and matmuls go to the system BLAS, by default Debian's netlib
+  # reference build; OpenBLAS's OpenMP build shares LibTorch's libgomp (its
+  # pthread build would start its own threads inside LibTorch's parallel regions).
+  libopenblas0-openmp
   python3 python3-venv python3-numpy python3-torch python3-torchvision python3-opencv python3-yaml
   opencv-doc
 )

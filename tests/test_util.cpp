@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 namespace reskit::test {
 
@@ -66,6 +68,46 @@ std::string read_text(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+models::Model build(const std::string& model, const std::vector<std::string>& sets) {
+  Options options = models::default_options(model);
+  for (const std::string& s : sets) options.set_from_assignment(s);
+  return models::build_model(options);
+}
+
+namespace {
+nlohmann::json listed_cases() {
+  std::ifstream in(RESKIT_CASES_JSON);
+  return in ? nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false) : nlohmann::json();
+}
+}  // namespace
+
+const std::vector<ParityCase>& parity_cases() {
+  static const std::vector<ParityCase> cases = [] {
+    std::vector<ParityCase> out;
+    const nlohmann::json listed = listed_cases();
+    if (listed.is_object() && listed.contains("parity"))
+      for (const auto& c : listed["parity"])
+        out.push_back({c["family"], c["id"], c["model"], c["sets"].get<std::vector<std::string>>(), c["legacy"]});
+    return out;
+  }();
+  return cases;
+}
+
+const ParityCase& parity_case(const std::string& family, const std::string& id) {
+  for (const ParityCase& c : parity_cases())
+    if (c.family == family && c.id == id) return c;
+  throw std::runtime_error("no parity case " + family + "/" + id + " was listed");
+}
+
+const std::vector<std::string>& summary_case_ids() {
+  static const std::vector<std::string> ids = [] {
+    const nlohmann::json listed = listed_cases();
+    return listed.is_object() && listed.contains("summary") ? listed["summary"].get<std::vector<std::string>>()
+                                                            : std::vector<std::string>{};
+  }();
+  return ids;
 }
 
 }  // namespace reskit::test

@@ -5,6 +5,9 @@
 #include <ATen/ATen.h>
 
 #include <string>
+#include <vector>
+
+#include "reskit/models/registry.h"
 
 namespace reskit::test {
 
@@ -25,5 +28,29 @@ CommandResult run_reskit(const std::string& args);
 // Runs a Python snippet with the fixture interpreter.
 CommandResult run_python(const std::string& code);
 std::string read_text(const std::string& path);
+
+// A registry model with `--set` assignments applied.
+models::Model build(const std::string& model, const std::vector<std::string>& sets = {});
+
+// The cases tests/reference/list_cases.py listed at configure time (the
+// fixtures themselves are made at test time).
+struct ParityCase {
+  std::string family, id, model;
+  std::vector<std::string> sets;
+  bool legacy = false;
+  std::string dir() const { return fixture("parity/" + family + "/" + id); }
+  std::string name() const { return family + "_" + id; }
+};
+const std::vector<ParityCase>& parity_cases();
+const ParityCase& parity_case(const std::string& family, const std::string& id);
+const std::vector<std::string>& summary_case_ids();
+
+// gtest's name for a parameterised case: its id, which reads in ctest's list.
+struct CaseName {
+  template <typename Info>
+  std::string operator()(const Info& info) const {
+    return info.param.name();
+  }
+};
 
 }  // namespace reskit::test

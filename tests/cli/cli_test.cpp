@@ -59,7 +59,10 @@ TEST(Cli, OptionErrorsNameTheOption) {
   expect_failure("run resnet18 --set features=maybe" + io, "resnet18: option 'features' expects true or false, got 'maybe'",
                  dir);
   expect_failure("run resnet50 --set replace_stride_with_dilation=0,1" + io,
-                 "resnet50: replace_stride_with_dilation needs 3 values, got 2", dir);
+                 "replace_stride_with_dilation should be None or a 3-element tuple, got 2 values", dir);
+  expect_failure("run resnet50 --set replace_stride_with_dilation=0,2,1" + io,
+                 "resnet50: option 'replace_stride_with_dilation' takes 0 or 1 per entry, got 2", dir);
+  expect_failure("run resnet18 --threads 0" + io, "--threads expects 1 to 4096, got '0'", dir);
   expect_failure("run resnet50 --set replace_stride_with_dilation=0,x,1" + io,
                  "resnet50: option 'replace_stride_with_dilation' expects a comma-separated list of integers, got '0,x,1'",
                  dir);
@@ -172,6 +175,43 @@ TEST(Cli, DemoRunsEveryModel) {
     return known;
   }() + ")");
   expect_failure("demo --only resnet18 --device tpu", "bad device 'tpu' (expected cpu, cuda or cuda:N)");
+}
+
+TEST(Cli, VersionNamesTheLibrariesAndTheIsa) {
+  const auto r = test::run_reskit("--version");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* line : {"reskit ", "\nLibTorch ", "\noneDNN ", "\nOpenCV ", "\nCPU "})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << " in\n" << r.out;
+  EXPECT_EQ(r.out.back(), '\n');
+}
+
+// Every command's help ends its last line, and every command that runs a
+// model takes --threads.
+TEST(Cli, HelpEndsWithANewlineAndModelCommandsTakeThreads) {
+  for (const std::string command : {"run", "summary", "print", "classify", "bench", "models", "demo"}) {
+    const auto r = test::run_reskit(command + " --help");
+    ASSERT_EQ(r.status, 0) << command;
+    ASSERT_FALSE(r.out.empty()) << command;
+    EXPECT_EQ(r.out.back(), '\n') << command;
+    if (command != "models" && command != "print")
+      EXPECT_NE(r.out.find("--threads N"), std::string::npos) << command;
+  }
+}
+
+// A checkpoint reskit saves for a model with nested options rebuilds it.
+TEST(Cli, SidecarKeepsNestedOptions) {
+  const std::string dir = test::temp_dir("cli_nested_sidecar");
+  at::manual_seed(5);
+  models::Model model = test::build("i3d_r50", {"backbone.depth=18", "backbone.inflate=1", "num_classes=3"});
+  tasks::save_checkpoint(dir + "/i3d.pth", model);
+  const std::string clip = dir + "/clip.npy";
+  io::save_npy(clip, at::randn({1, 3, 8, 32, 32}));
+  const auto r = test::run_reskit("run --weights " + dir + "/i3d.pth --input " + clip + " --out " + dir + "/out");
+  ASSERT_EQ(r.status, 0) << r.err;
+  model.module->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(test::close(io::read_npy(dir + "/out/out0.npy"), model.forward({io::read_npy(clip)})[0], 1e-5));
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 
 #include "reskit/core/error.h"
 #include "reskit/io/checkpoint.h"
+#include "reskit/io/state_dict.h"
 #include "test_util.h"
 
 namespace reskit::io {

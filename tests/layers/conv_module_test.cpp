@@ -4,6 +4,7 @@
 
 #include "reskit/core/error.h"
 #include "reskit/io/checkpoint.h"
+#include "reskit/io/state_dict.h"
 #include "reskit/io/npy.h"
 #include "reskit/layers/conv_module.h"
 #include "test_util.h"

@@ -1,79 +1,28 @@
-// seeds/001's ResNet reproduction against the Python reference built from
-// the seed (tests/reference/seed001.py), same seeded weights.
+// seeds/001's ResNet reproduction beyond parity (tests/models/parity_test.cpp,
+// against tests/reference/seed001.py): the command line, the seed's printed
+// shapes and parameter counts, its initialisation, its errors.
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
-#include <fstream>
 
-#include "reskit/io/checkpoint.h"
 #include "reskit/io/npy.h"
+#include "reskit/io/state_dict.h"
 #include "reskit/models/registry.h"
 #include "test_util.h"
 
 namespace reskit {
 namespace {
 
-// The ids tests/reference/make_seed_models.py writes.
-const std::vector<std::string> kCases = {
-    "res34",        "res50_10",      "res_unit_1111_ceil", "res_bottleneck_1211_odd", "conv2_x_34",
-    "conv4_x_34",   "conv2_x_101",   "conv4_x_101_4",      "conv3_x_18_0",            "conv2_x_18_0",
-    "conv2_x_101_0", "conv3_x_101_0", "conv3_x_101_1",
-};
-
-std::string dir(const std::string& id) { return test::fixture("seed/" + id); }
-
-models::Model build(const std::string& name, const std::vector<std::string>& sets) {
-  Options options = models::default_options(name);
-  for (const std::string& s : sets) options.set_from_assignment(s);
-  return models::build_model(options);
-}
-
-models::Model build_case(const std::string& id) {
-  std::ifstream in(test::fixture("seed/manifest.json"));
-  const nlohmann::json c = nlohmann::json::parse(in).at(id);
-  return build(c["model"].get<std::string>(), c["sets"].get<std::vector<std::string>>());
-}
-
-class SeedParity : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(SeedParity, MatchesTheSeedsPython) {
-  models::Model model = build_case(GetParam());
-  io::load_state_dict(*model.module, io::read_state_dict(dir(GetParam()) + "/weights.pth"), true, GetParam());
-  model.module->eval();
-  torch::NoGradGuard no_grad;
-  at::Tensor out = model.forward({io::read_npy(dir(GetParam()) + "/input.npy")})[0];
-  EXPECT_TRUE(test::close(out, io::read_npy(dir(GetParam()) + "/out0.npy"), 1e-4));
-}
-
-TEST_P(SeedParity, KeysAreTheSeeds) {
-  std::string ours;
-  for (const auto& [key, t] : io::state_dict_of(*build_case(GetParam()).module)) ours += key + "\n";
-  EXPECT_EQ(ours, test::read_text(dir(GetParam()) + "/keys.txt"));
-}
-
-INSTANTIATE_TEST_SUITE_P(Seed001, SeedParity, ::testing::ValuesIn(kCases), [](const auto& info) { return info.param; });
-
-TEST(SeedFixtures, ManifestListsExactlyTheTestedCases) {
-  std::ifstream in(test::fixture("seed/manifest.json"));
-  ASSERT_TRUE(in) << "missing " << test::fixture("seed/manifest.json") << " (tests/reference/make_seed_models.py)";
-  std::vector<std::string> ids;
-  const nlohmann::json manifest = nlohmann::json::parse(in);  // items() must not outlive it
-  for (const auto& item : manifest.items()) ids.push_back(item.key());
-  std::vector<std::string> expected = kCases;
-  std::sort(ids.begin(), ids.end());
-  std::sort(expected.begin(), expected.end());
-  EXPECT_EQ(ids, expected);
-}
+std::string dir(const std::string& id) { return test::parity_case("seed", id).dir(); }
+using test::build;
 
 // The same parity through the command line: --weights, --input, out0.npy.
 TEST(SeedParityCli, RunMatchesTheSeedsPython) {
   const std::string out = test::temp_dir("seed_cli");
   const auto r = test::run_reskit("run seed_block --set middle_out=128 --set stride1=2 --weights " +
                                   dir("conv3_x_18_0") + "/weights.pth --input " + dir("conv3_x_18_0") +
-                                  "/input.npy --out " + out);
+                                  "/input0.npy --out " + out);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(test::close(io::read_npy(out + "/out0.npy"), io::read_npy(dir("conv3_x_18_0") + "/out0.npy"), 1e-4));
 }

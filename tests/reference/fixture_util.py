@@ -43,3 +43,38 @@ def outputs_as_list(out):
     for item in out:
         flat.extend(outputs_as_list(item))
     return flat
+
+
+def write_text(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
+def write_parity_case(out_dir, family, case_id, case, model, inputs, outputs):
+    """One case of the generic parity test (tests/models/parity_test.cpp):
+    parity/FAMILY/ID/ holds the reference model's weights (torch.save; also
+    the legacy format when case["legacy"]), input0.npy.. in forward-argument
+    order, out0.npy.. flattened as `reskit run` numbers them, the state-dict
+    keys, and case.json with the registry name and --set options to build
+    reskit's twin."""
+    d = os.path.join(out_dir, "parity", family, case_id)
+    os.makedirs(d, exist_ok=True)
+    state = model.state_dict()
+    torch.save(state, os.path.join(d, "weights.pth"))
+    if case.get("legacy"):
+        torch.save(state, os.path.join(d, "weights_legacy.pth"), _use_new_zipfile_serialization=False)
+    for i, x in enumerate(inputs):
+        save_npy(os.path.join(d, f"input{i}.npy"), x)
+    for k, o in enumerate(outputs):
+        save_npy(os.path.join(d, f"out{k}.npy"), o)
+    write_text(os.path.join(d, "keys.txt"), "\n".join(state.keys()) + "\n")
+    write_json(os.path.join(d, "case.json"), {"model": case["model"], "sets": case["sets"], "inputs": len(inputs),
+                                              "outputs": len(outputs), "legacy": bool(case.get("legacy"))})
+    print(f"fixture parity/{family}/{case_id}: {[tuple(o.shape) for o in outputs]}", flush=True)
+
+
+def write_parity_manifest(out_dir, family, cases, **versions):
+    """parity/FAMILY/manifest.json: the ids written, for the suite to check
+    against the ones it registered (tests/reference/list_cases.py)."""
+    write_json(os.path.join(out_dir, "parity", family, "manifest.json"), {"cases": sorted(cases), **versions})

@@ -1,7 +1,7 @@
 """Reference fixtures for resnet3d and i3d_r50: mmaction2's own ResNet3d and
 Recognizer3D (the pinned PyPI release) with seeded weights and randomised BatchNorm, saved by
-torch.save, an input clip and its outputs as .npy; and print(model) for
-`reskit print`. Case ids are the ones tests/models/resnet3d_test.cpp lists."""
+torch.save, an input clip and its outputs as .npy (fixture_util.write_parity_case);
+and print(model) for `reskit print`."""
 import functools
 import importlib
 import importlib.util
@@ -11,7 +11,8 @@ import types
 
 import torch
 
-from fixture_util import outputs_as_list, randomise_batchnorm, save_npy, write_json
+from fixture_util import outputs_as_list, randomise_batchnorm, write_json, write_parity_case, write_parity_manifest, \
+    write_text
 
 
 @functools.lru_cache(maxsize=None)  # a second load would register ResNet3d twice
@@ -68,29 +69,35 @@ def class_scores(recognizer, x):
 
 I3D_INFLATE = ((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0))
 
-# id -> (--set options, build_recognizer3d kwargs, input)
-I3D_CASES = {
-    "i3d_r50_two_clips": ([], {}, (1, 2, 3, 8, 48, 48)),
-    "i3d_r50_classes10_no_dropout": (["num_classes=10", "dropout_ratio=0"], {"num_classes": 10, "dropout_ratio": 0},
-                                     (2, 3, 8, 32, 32)),
-}
+FAMILY = "resnet3d"
 
-# id -> (--set options, mmaction2 ResNet3d kwargs, input clip N x C x T x H x W)
-CASES = {
-    "resnet3d50": ([], {"depth": 50}, (1, 3, 8, 64, 64)),
-    "resnet3d18_two_clips": (["depth=18"], {"depth": 18}, (2, 3, 6, 48, 40)),
-    "resnet3d50_i3d": (["conv1_kernel=5,7,7", "conv1_stride_t=2", "pool1_stride_t=2",
-                        "inflate=1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0"],
-                       {"depth": 50, "conv1_kernel": (5, 7, 7), "conv1_stride_t": 2, "pool1_stride_t": 2,
-                        "inflate": I3D_INFLATE}, (1, 3, 16, 64, 64)),
-    "resnet3d50_3x3x3_all_stages": (["inflate_style=3x3x3", "inflate=0,1,1,0", "out_indices=0,1,2,3",
-                                     "temporal_strides=1,1,2,1", "dilations=1,1,1,2", "spatial_strides=1,2,2,1",
-                                     "with_pool2=false"],
-                                    {"depth": 50, "inflate_style": "3x3x3", "inflate": (0, 1, 1, 0),
-                                     "out_indices": (0, 1, 2, 3), "temporal_strides": (1, 1, 2, 1),
-                                     "dilations": (1, 1, 1, 2), "spatial_strides": (1, 2, 2, 1), "with_pool2": False},
-                                    (1, 3, 8, 48, 48)),
-    "resnet3d34_no_inflate": (["depth=34", "inflate=0"], {"depth": 34, "inflate": 0}, (1, 3, 4, 32, 32)),
+
+def case(model, sets, kwargs, shape):
+    """Registry name and --set options; the reference's kwargs; the input clip's shape."""
+    return {"model": model, "sets": sets, "kwargs": kwargs, "shape": shape}
+
+
+PARITY = {
+    # mmaction2's ResNet3d(pretrained=None, **kwargs); input N x C x T x H x W
+    "resnet3d50": case("resnet3d", [], {"depth": 50}, (1, 3, 8, 64, 64)),
+    "resnet3d18_two_clips": case("resnet3d", ["depth=18"], {"depth": 18}, (2, 3, 6, 48, 40)),
+    "resnet3d50_i3d": case("resnet3d", ["conv1_kernel=5,7,7", "conv1_stride_t=2", "pool1_stride_t=2",
+                                        "inflate=1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0"],
+                           {"depth": 50, "conv1_kernel": (5, 7, 7), "conv1_stride_t": 2, "pool1_stride_t": 2,
+                            "inflate": I3D_INFLATE}, (1, 3, 16, 64, 64)),
+    "resnet3d50_3x3x3_all_stages": case("resnet3d", ["inflate_style=3x3x3", "inflate=0,1,1,0", "out_indices=0,1,2,3",
+                                                     "temporal_strides=1,1,2,1", "dilations=1,1,1,2",
+                                                     "spatial_strides=1,2,2,1", "with_pool2=false"],
+                                        {"depth": 50, "inflate_style": "3x3x3", "inflate": (0, 1, 1, 0),
+                                         "out_indices": (0, 1, 2, 3), "temporal_strides": (1, 1, 2, 1),
+                                         "dilations": (1, 1, 1, 2), "spatial_strides": (1, 2, 2, 1),
+                                         "with_pool2": False}, (1, 3, 8, 48, 48)),
+    "resnet3d34_no_inflate": case("resnet3d", ["depth=34", "inflate=0"], {"depth": 34, "inflate": 0},
+                                  (1, 3, 4, 32, 32)),
+    # build_recognizer3d(**kwargs); a 6-D input is N x clips x C x T x H x W
+    "i3d_r50_two_clips": case("i3d_r50", [], {}, (1, 2, 3, 8, 48, 48)),
+    "i3d_r50_classes10_no_dropout": case("i3d_r50", ["num_classes=10", "dropout_ratio=0"],
+                                         {"num_classes": 10, "dropout_ratio": 0}, (2, 3, 8, 32, 32)),
 }
 
 # Printed only (too large to be worth a parity fixture): the deeper variants' trees.
@@ -101,51 +108,33 @@ PRINT_ONLY = {
 }
 
 
-def write_text(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-
-
-def parity_cases(r3d):
-    """(case id, registry name, --set options, builder, forward to a list of outputs, input shape)."""
-    for case_id, (sets, kwargs, shape) in CASES.items():
-        yield (case_id, "resnet3d", sets, lambda kw=kwargs: r3d.ResNet3d(pretrained=None, **kw),
-               lambda m, x: outputs_as_list(m(x)), shape)
-    for case_id, (sets, kwargs, shape) in I3D_CASES.items():
-        yield (case_id, "i3d_r50", sets, lambda kw=kwargs: build_recognizer3d(**kw),
-               lambda m, x: [class_scores(m, x)], shape)
+def build_case(r3d, c):
+    """The reference model of a case and its forward to a list of outputs."""
+    if c["model"] == "i3d_r50":
+        return build_recognizer3d(**c["kwargs"]), lambda m, x: [class_scores(m, x)]
+    return r3d.ResNet3d(pretrained=None, **c["kwargs"]), lambda m, x: outputs_as_list(m(x))
 
 
 def main(out_dir):
     r3d = load_resnet3d_module()
-    root = os.path.join(out_dir, "resnet3d")
     prints = os.path.join(out_dir, "print")
-    os.makedirs(root, exist_ok=True)
     os.makedirs(prints, exist_ok=True)
-    manifest, print_cases = {}, {}
-    for i, (case_id, name, sets, build, forward, shape) in enumerate(parity_cases(r3d)):
+    print_cases = {}
+    for i, (case_id, c) in enumerate(PARITY.items()):
         torch.manual_seed(3000 + i)
-        model = randomise_batchnorm(build(), seed=300 + i)
+        model, forward = build_case(r3d, c)
+        randomise_batchnorm(model, seed=300 + i)
         model.eval()  # mmengine's train() returns None, so no chaining
-        x = torch.randn(*shape)
+        x = torch.randn(*c["shape"])
         with torch.no_grad():
             outs = forward(model, x)
-        d = os.path.join(root, case_id)
-        os.makedirs(d, exist_ok=True)
-        torch.save(model.state_dict(), os.path.join(d, "weights.pth"))
-        save_npy(os.path.join(d, "input.npy"), x)
-        for k, o in enumerate(outs):
-            save_npy(os.path.join(d, f"out{k}.npy"), o)
-        write_text(os.path.join(d, "keys.txt"), "\n".join(model.state_dict().keys()) + "\n")
+        write_parity_case(out_dir, FAMILY, case_id, c, model, [x], outs)
         write_text(os.path.join(prints, case_id + ".txt"), repr(model) + "\n")
-        manifest[case_id] = {"model": name, "sets": sets, "outputs": len(outs)}
-        print_cases[case_id] = {"model": name, "sets": sets}
-        print(f"fixture resnet3d/{case_id}: {[tuple(o.shape) for o in outs]}", flush=True)
+        print_cases[case_id] = {"model": c["model"], "sets": c["sets"]}
     for case_id, (sets, kwargs) in PRINT_ONLY.items():
         write_text(os.path.join(prints, case_id + ".txt"), repr(r3d.ResNet3d(pretrained=None, **kwargs)) + "\n")
         print_cases[case_id] = {"model": "resnet3d", "sets": sets}
-    write_json(os.path.join(root, "manifest.json"), manifest)
+    write_parity_manifest(out_dir, FAMILY, PARITY, torch=torch.__version__)
     write_json(os.path.join(prints, "resnet3d_cases.json"), print_cases)
 
 

@@ -1,35 +1,42 @@
 """Reference fixtures for the torchvision ResNet family: seeded weights with
 randomised BatchNorm, saved by torch.save (zip, and the legacy format for
-some), an input and torchvision's outputs as .npy. Case ids are the ones
-tests/models/resnet_parity_test.cpp lists."""
-import os
+some), an input and torchvision's outputs as .npy, for the generic parity
+test (fixture_util.write_parity_case)."""
 import sys
 
 import torch
 import torchvision
 from torchvision.models import resnet as tv
 
-from fixture_util import randomise_batchnorm, save_npy, write_json
+from fixture_util import randomise_batchnorm, write_parity_case, write_parity_manifest
 
-# id -> (registry name, --set options, torchvision builder kwargs, features, legacy copy)
-CASES = {
-    "resnet18": ("resnet18", [], {}, False, True),
-    "resnet34": ("resnet34", [], {}, False, False),
-    "resnet50": ("resnet50", [], {}, False, True),
-    "resnet101": ("resnet101", [], {}, False, False),
-    "resnet152": ("resnet152", [], {}, False, False),
-    "resnext50_32x4d": ("resnext50_32x4d", [], {}, False, True),
-    "resnext101_32x8d": ("resnext101_32x8d", [], {}, False, False),
-    "resnext101_64x4d": ("resnext101_64x4d", [], {}, False, False),
-    "wide_resnet50_2": ("wide_resnet50_2", [], {}, False, True),
-    "wide_resnet101_2": ("wide_resnet101_2", [], {}, False, False),
-    "resnet50_dilate_011": ("resnet50", ["replace_stride_with_dilation=0,1,1"],
-                            {"replace_stride_with_dilation": [False, True, True]}, False, False),
-    "resnet50_classes10_g2w32": ("resnet50", ["num_classes=10", "groups=2", "width_per_group=32"],
-                                 {"num_classes": 10, "groups": 2, "width_per_group": 32}, False, False),
-    "resnet18_features": ("resnet18", ["features=true"], {}, True, False),
-    "resnet50_features_dilate_001": ("resnet50", ["features=true", "replace_stride_with_dilation=0,0,1"],
-                                     {"replace_stride_with_dilation": [False, False, True]}, True, False),
+FAMILY = "resnet"
+
+
+def case(model, sets=(), kwargs=None, features=False, legacy=False):
+    """Registry name and --set options; torchvision's builder kwargs; whether
+    the case returns the stage outputs; whether a legacy-format copy is saved."""
+    return {"model": model, "sets": list(sets), "kwargs": kwargs or {}, "features": features, "legacy": legacy}
+
+
+PARITY = {
+    "resnet18": case("resnet18", legacy=True),
+    "resnet34": case("resnet34"),
+    "resnet50": case("resnet50", legacy=True),
+    "resnet101": case("resnet101"),
+    "resnet152": case("resnet152"),
+    "resnext50_32x4d": case("resnext50_32x4d", legacy=True),
+    "resnext101_32x8d": case("resnext101_32x8d"),
+    "resnext101_64x4d": case("resnext101_64x4d"),
+    "wide_resnet50_2": case("wide_resnet50_2", legacy=True),
+    "wide_resnet101_2": case("wide_resnet101_2"),
+    "resnet50_dilate_011": case("resnet50", ["replace_stride_with_dilation=0,1,1"],
+                                {"replace_stride_with_dilation": [False, True, True]}),
+    "resnet50_classes10_g2w32": case("resnet50", ["num_classes=10", "groups=2", "width_per_group=32"],
+                                     {"num_classes": 10, "groups": 2, "width_per_group": 32}),
+    "resnet18_features": case("resnet18", ["features=true"], features=True),
+    "resnet50_features_dilate_001": case("resnet50", ["features=true", "replace_stride_with_dilation=0,0,1"],
+                                         {"replace_stride_with_dilation": [False, False, True]}, features=True),
 }
 
 
@@ -49,29 +56,14 @@ def stage_outputs(model, x):
 
 
 def main(out_dir):
-    root = os.path.join(out_dir, "resnet")
-    os.makedirs(root, exist_ok=True)
-    manifest = {"torch": torch.__version__, "torchvision": torchvision.__version__, "cases": {}}
-    for i, (case_id, (name, sets, kwargs, features, legacy)) in enumerate(CASES.items()):
+    for i, (case_id, c) in enumerate(PARITY.items()):
         torch.manual_seed(1000 + i)
-        model = randomise_batchnorm(build(name, kwargs), seed=i).eval()
+        model = randomise_batchnorm(build(c["model"], c["kwargs"]), seed=i).eval()
         x = torch.randn(2, 3, 64, 64)
         with torch.no_grad():
-            outs = stage_outputs(model, x) if features else [model(x)]
-        d = os.path.join(root, case_id)
-        os.makedirs(d, exist_ok=True)
-        torch.save(model.state_dict(), os.path.join(d, "weights.pth"))
-        if legacy:
-            torch.save(model.state_dict(), os.path.join(d, "weights_legacy.pth"),
-                       _use_new_zipfile_serialization=False)
-        save_npy(os.path.join(d, "input.npy"), x)
-        for k, o in enumerate(outs):
-            save_npy(os.path.join(d, f"out{k}.npy"), o)
-        with open(os.path.join(d, "keys.txt"), "w") as f:
-            f.write("\n".join(model.state_dict().keys()) + "\n")
-        manifest["cases"][case_id] = {"model": name, "sets": sets, "outputs": len(outs), "legacy": legacy}
-        print(f"fixture resnet/{case_id}: {len(outs)} output(s)", flush=True)
-    write_json(os.path.join(root, "manifest.json"), manifest)
+            outs = stage_outputs(model, x) if c["features"] else [model(x)]
+        write_parity_case(out_dir, FAMILY, case_id, c, model, [x], outs)
+    write_parity_manifest(out_dir, FAMILY, PARITY, torch=torch.__version__, torchvision=torchvision.__version__)
 
 
 if __name__ == "__main__":

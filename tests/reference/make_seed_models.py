@@ -1,13 +1,12 @@
 """Reference fixtures for seeds/001's models and for `reskit print`.
 
-seed/: for each parity case (seed_resnet, seed_layer, seed_block, built by
-tests/reference/seed001.py) seeded weights with randomised BatchNorm saved by
-torch.save, the input and the output as .npy, and the state-dict keys.
+parity/seed/: for each parity case (seed_resnet, seed_layer, seed_block, built
+by tests/reference/seed001.py) seeded weights with randomised BatchNorm saved
+by torch.save, the input and the output (fixture_util.write_parity_case).
 print/: what Python's print(model) prints for registry models
 (seed_models_cases.json names each case's model and --set options; any
 print/*_cases.json in that form is checked by tests/tasks/module_repr_test.cpp),
-for single built-in modules (modules/<id>.txt) and Python's repr of floats.
-Case ids are the ones the C++ tests list."""
+for single built-in modules (modules/<id>.txt) and Python's repr of floats."""
 import os
 import sys
 
@@ -17,37 +16,44 @@ from torch import nn
 from torchvision.models import resnet as tv
 
 import seed001
-from fixture_util import randomise_batchnorm, save_npy, write_json
+from fixture_util import randomise_batchnorm, save_npy, write_json, write_parity_case, write_parity_manifest, write_text
 
 U, B = seed001.ResidualUnit, seed001.Bottleneck
 
-# id -> (registry name, --set options, builder, input shape)
+FAMILY = "seed"
+
+
+def case(model, sets, build, shape):
+    """Registry name and --set options; the seed's model; the input's shape."""
+    return {"model": model, "sets": sets, "build": build, "shape": shape}
+
+
 PARITY = {
-    "res34": ("seed_resnet", ["block=residual_unit"], lambda: seed001.ResNet(U, [3, 4, 6, 3], 1000), (2, 3, 64, 64)),
-    "res50_10": ("seed_resnet", ["block=bottleneck", "num_classes=10"], lambda: seed001.ResNet(B, [3, 4, 6, 3], 10),
-                 (2, 3, 64, 64)),
+    "res34": case("seed_resnet", ["block=residual_unit"], lambda: seed001.ResNet(U, [3, 4, 6, 3], 1000), (2, 3, 64, 64)),
+    "res50_10": case("seed_resnet", ["block=bottleneck", "num_classes=10"], lambda: seed001.ResNet(B, [3, 4, 6, 3], 10),
+                     (2, 3, 64, 64)),
     # 72 -> 36 after conv1: the stem's ceil_mode pool gives 18 where floor would give 17.
-    "res_unit_1111_ceil": ("seed_resnet", ["layers=1,1,1,1", "num_classes=7"],
-                           lambda: seed001.ResNet(U, [1, 1, 1, 1], 7), (2, 3, 72, 72)),
-    "res_bottleneck_1211_odd": ("seed_resnet", ["block=bottleneck", "layers=1,2,1,1", "num_classes=5"],
-                                lambda: seed001.ResNet(B, [1, 2, 1, 1], 5), (1, 3, 75, 61)),
-    "conv2_x_34": ("seed_layer", ["block=residual_unit", "middle_out=64", "num_blocks=3", "afterconv1=true"],
-                   lambda: seed001.make_layers(U, 64, 3, afterconv1=True), (2, 64, 16, 16)),
-    "conv4_x_34": ("seed_layer", ["middle_out=256", "num_blocks=6", "afterconv1=false"],
-                   lambda: seed001.make_layers(U, 256, 6, False), (2, 128, 14, 14)),
-    "conv2_x_101": ("seed_layer", ["block=bottleneck", "middle_out=64", "num_blocks=3"],
-                    lambda: seed001.make_layers(B, 64, 3, afterconv1=True), (2, 64, 16, 16)),
-    "conv4_x_101_4": ("seed_layer", ["block=bottleneck", "middle_out=256", "num_blocks=4", "afterconv1=false"],
-                      lambda: seed001.make_layers(B, 256, 4), (1, 512, 14, 14)),
+    "res_unit_1111_ceil": case("seed_resnet", ["layers=1,1,1,1", "num_classes=7"],
+                               lambda: seed001.ResNet(U, [1, 1, 1, 1], 7), (2, 3, 72, 72)),
+    "res_bottleneck_1211_odd": case("seed_resnet", ["block=bottleneck", "layers=1,2,1,1", "num_classes=5"],
+                                    lambda: seed001.ResNet(B, [1, 2, 1, 1], 5), (1, 3, 75, 61)),
+    "conv2_x_34": case("seed_layer", ["block=residual_unit", "middle_out=64", "num_blocks=3", "afterconv1=true"],
+                       lambda: seed001.make_layers(U, 64, 3, afterconv1=True), (2, 64, 16, 16)),
+    "conv4_x_34": case("seed_layer", ["middle_out=256", "num_blocks=6", "afterconv1=false"],
+                       lambda: seed001.make_layers(U, 256, 6, False), (2, 128, 14, 14)),
+    "conv2_x_101": case("seed_layer", ["block=bottleneck", "middle_out=64", "num_blocks=3"],
+                        lambda: seed001.make_layers(B, 64, 3, afterconv1=True), (2, 64, 16, 16)),
+    "conv4_x_101_4": case("seed_layer", ["block=bottleneck", "middle_out=256", "num_blocks=4", "afterconv1=false"],
+                          lambda: seed001.make_layers(B, 256, 4), (1, 512, 14, 14)),
     # The seed's five single-block checks (batch 2 here; the C++ test checks the seed's batch-10 shapes).
-    "conv3_x_18_0": ("seed_block", ["middle_out=128", "stride1=2"], lambda: U(out_=128, stride1=2), (2, 64, 56, 56)),
-    "conv2_x_18_0": ("seed_block", ["middle_out=64"], lambda: U(out_=64), (2, 64, 56, 56)),
-    "conv2_x_101_0": ("seed_block", ["block=bottleneck", "middle_out=64", "in_=64"],
-                      lambda: B(in_=64, middle_out=64), (2, 64, 56, 56)),
-    "conv3_x_101_0": ("seed_block", ["block=bottleneck", "middle_out=128", "stride1=2"],
-                      lambda: B(middle_out=128, stride1=2), (2, 256, 56, 56)),
-    "conv3_x_101_1": ("seed_block", ["block=bottleneck", "middle_out=128"], lambda: B(middle_out=128),
-                      (2, 512, 28, 28)),
+    "conv3_x_18_0": case("seed_block", ["middle_out=128", "stride1=2"], lambda: U(out_=128, stride1=2), (2, 64, 56, 56)),
+    "conv2_x_18_0": case("seed_block", ["middle_out=64"], lambda: U(out_=64), (2, 64, 56, 56)),
+    "conv2_x_101_0": case("seed_block", ["block=bottleneck", "middle_out=64", "in_=64"],
+                          lambda: B(in_=64, middle_out=64), (2, 64, 56, 56)),
+    "conv3_x_101_0": case("seed_block", ["block=bottleneck", "middle_out=128", "stride1=2"],
+                          lambda: B(middle_out=128, stride1=2), (2, 256, 56, 56)),
+    "conv3_x_101_1": case("seed_block", ["block=bottleneck", "middle_out=128"], lambda: B(middle_out=128),
+                          (2, 512, 28, 28)),
 }
 
 
@@ -149,31 +155,18 @@ FLOATS = [0.0, -0.0, 1.0, 2.0, -3.0, 0.1, 0.5, 1e-5, 1e-3, 1e-4, 0.00012345, 1.5
           0.1 + 0.2, 100.0, 12345.678, 1e-05 * 3, float("inf"), float("-inf"), float("nan")]
 
 
-def write_text(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-
-
-def make_parity(root):
-    manifest = {}
-    for i, (case_id, (name, sets, build, shape)) in enumerate(PARITY.items()):
+def make_parity(out_dir):
+    for i, (case_id, c) in enumerate(PARITY.items()):
         torch.manual_seed(2000 + i)
-        model = randomise_batchnorm(build(), seed=100 + i).eval()
-        x = torch.randn(*shape)
+        model = randomise_batchnorm(c["build"](), seed=100 + i).eval()
+        x = torch.randn(*c["shape"])
         with torch.no_grad():
             y = model(x)
-        d = os.path.join(root, case_id)
-        os.makedirs(d, exist_ok=True)
-        torch.save(model.state_dict(), os.path.join(d, "weights.pth"))
-        save_npy(os.path.join(d, "input.npy"), x)
-        save_npy(os.path.join(d, "out0.npy"), y)
-        write_text(os.path.join(d, "keys.txt"), "\n".join(model.state_dict().keys()) + "\n")
-        manifest[case_id] = {"model": name, "sets": sets}
-        print(f"fixture seed/{case_id}: {tuple(y.shape)}", flush=True)
+        write_parity_case(out_dir, FAMILY, case_id, c, model, [x], [y])
+    write_parity_manifest(out_dir, FAMILY, PARITY, torch=torch.__version__)
     # Too small for the stem: 2x2 -> 1x1 -> the max pool has nothing to cover.
-    save_npy(os.path.join(root, "tiny_input.npy"), torch.randn(1, 3, 2, 2))
-    write_json(os.path.join(root, "manifest.json"), manifest)
+    os.makedirs(os.path.join(out_dir, "seed"), exist_ok=True)
+    save_npy(os.path.join(out_dir, "seed", "tiny_input.npy"), torch.randn(1, 3, 2, 2))
 
 
 def make_print(root):
@@ -190,10 +183,9 @@ def make_print(root):
 
 
 def main(out_dir):
-    for sub in ("seed", "print"):
-        os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
+    os.makedirs(os.path.join(out_dir, "print"), exist_ok=True)
     make_print(os.path.join(out_dir, "print"))
-    make_parity(os.path.join(out_dir, "seed"))
+    make_parity(out_dir)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """Reference fixtures for `reskit summary`: torchinfo 1.8.0's own table
-(str(ModelStatistics)) and its numbers, for each case id that
-tests/tasks/summary_test.cpp lists. Shapes and counts do not depend on the
+(str(ModelStatistics)) and its numbers, for each case of SUMMARY. Shapes and counts do not depend on the
 weights, so the models keep their default initialisation."""
 import os
 import sys
@@ -11,6 +10,7 @@ from torchinfo import enums
 from torchvision.models import resnet as tv
 
 import make_resnet3d
+import seed001
 from fixture_util import write_json
 
 # torchinfo 1.8.0 formats its Units enum with an f-string; Python 3.11 changed
@@ -56,9 +56,7 @@ CASES.update({
                                freeze=["conv1.", "bn1.weight", "layer1.0.", "layer2.0.downsample.1.bias"]),
 })
 
-# seeds/001's models, once tests/reference/seed001.py (another change) exists;
-# summary_test.cpp adds the same ids once the registry has seed_layer.
-SEED_MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed001.py")
+# seeds/001's models (tests/reference/seed001.py).
 SEED_CASES = {
     "seed_conv2_x_34_d3": case("seed_layer", [[2, 64, 16, 16]], 3, ALL_COLUMNS,
                                sets=["block=residual_unit", "middle_out=64", "num_blocks=3", "afterconv1=true"]),
@@ -87,6 +85,10 @@ RESNET3D_CASES = {
     "resnet3d18_d3": case("resnet3d", [[2, 3, 4, 32, 32]], 3, ["output_size", "num_params", "mult_adds"],
                           sets=["depth=18"], kwargs={"depth": 18}),
 }
+
+
+# Every case, by id: what tests/tasks/summary_test.cpp registers (tests/reference/list_cases.py).
+SUMMARY = {**CASES, **SEED_CASES, **RESNET3D_CASES}
 
 
 def build_torchvision(name, kwargs):
@@ -120,15 +122,9 @@ def build_seed(seed001, model, sets):
 def main(out_dir):
     root = os.path.join(out_dir, "summary")
     os.makedirs(root, exist_ok=True)
-    cases = dict(CASES)
-    cases.update(RESNET3D_CASES)
-    seed001 = None
-    if os.path.exists(SEED_MODULE):
-        import seed001  # noqa: E402  (tests/reference is on sys.path as the script's directory)
-        cases.update(SEED_CASES)
     manifest = {"torch": torch.__version__, "torchinfo": torchinfo.__version__, "cases": {}}
     built = {}
-    for case_id, c in cases.items():
+    for case_id, c in SUMMARY.items():
         key = (c["model"], tuple(c["sets"]))
         if key not in built or c["freeze"]:
             torch.manual_seed(0)

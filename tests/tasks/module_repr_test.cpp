@@ -31,7 +31,9 @@
 #include "reskit/layers/sequential.h"
 #include "reskit/models/classification/seed_resnet.h"
 #include "reskit/models/registry.h"
+#include "reskit/core/text_format.h"
 #include "reskit/tasks/module_repr.h"
+#include "reskit/tasks/python_view.h"
 #include "test_util.h"
 
 namespace reskit {
@@ -181,10 +183,10 @@ std::string shell_quote(const std::string& s) {
 // ---- Python's repr(float) -------------------------------------------------
 
 TEST(PythonFloatRepr, TheEpsAndMomentumSpellings) {
-  EXPECT_EQ(tasks::python_float_repr(1e-5), "1e-05");
-  EXPECT_EQ(tasks::python_float_repr(0.1), "0.1");
-  EXPECT_EQ(tasks::python_float_repr(1e-3), "0.001");
-  EXPECT_EQ(tasks::python_float_repr(2.0), "2.0");
+  EXPECT_EQ(python_float_repr(1e-5), "1e-05");
+  EXPECT_EQ(python_float_repr(0.1), "0.1");
+  EXPECT_EQ(python_float_repr(1e-3), "0.001");
+  EXPECT_EQ(python_float_repr(2.0), "2.0");
 }
 
 TEST(PythonFloatRepr, MatchesPythonOnEveryFixtureValue) {
@@ -195,7 +197,7 @@ TEST(PythonFloatRepr, MatchesPythonOnEveryFixtureValue) {
     const size_t tab = line.find('\t');
     ASSERT_NE(tab, std::string::npos) << line;
     const double value = std::strtod(line.substr(0, tab).c_str(), nullptr);  // %.17g round-trips exactly
-    EXPECT_EQ(tasks::python_float_repr(value), line.substr(tab + 1)) << "value " << line.substr(0, tab);
+    EXPECT_EQ(python_float_repr(value), line.substr(tab + 1)) << "value " << line.substr(0, tab);
     ++checked;
   }
   EXPECT_GT(checked, 20);
@@ -279,8 +281,8 @@ const std::map<std::string, std::function<ModulePtr()>>& builtin_cases() {
                                    nn::Identity()));
        }},
       {"module_list", [] { return ptr(nn::ModuleList(nn::ReLU(), nn::Sequential())); }},
-      {"seed_conv3x3_2_10", [] { return ptr(models::seed001::conv3x3(2, 10)); }},
-      {"seed_conv1x1_2_10_zero", [] { return ptr(models::seed001::conv1x1(2, 10, 1, true)); }},
+      {"seed_conv3x3_2_10", [] { return ptr(models::classification::seed001::conv3x3(2, 10)); }},
+      {"seed_conv1x1_2_10_zero", [] { return ptr(models::classification::seed001::conv1x1(2, 10, 1, true)); }},
   };
   return cases;
 }
@@ -329,8 +331,8 @@ TEST(ModuleRepr, ConvModuleSiLUIsInplaceAsMmcvBuildsIt) {
 // ---- the seed's own listings (acceptance data) -----------------------------
 
 TEST(SeedListing, Conv3x3AndConv1x1) {
-  EXPECT_EQ(tasks::python_repr(*models::seed001::conv3x3(2, 10)) + "\n", kSeedConv3x3);
-  EXPECT_EQ(tasks::python_repr(*models::seed001::conv1x1(2, 10, 1, true)) + "\n", kSeedConv1x1);
+  EXPECT_EQ(tasks::python_repr(*models::classification::seed001::conv3x3(2, 10)) + "\n", kSeedConv3x3);
+  EXPECT_EQ(tasks::python_repr(*models::classification::seed001::conv1x1(2, 10, 1, true)) + "\n", kSeedConv1x1);
 }
 
 TEST(SeedListing, MakeLayersResidualUnit256x6) {

@@ -100,6 +100,7 @@ std::vector<FlagSpec> model_flags() {
       {"non-strict", "", "load the keys that match and list the rest"},
       {"seed", "N", "seed of the initialisation when no weights are given (default 0)"},
       {"device", "DEVICE", "cpu (default), cuda or cuda:N"},
+      {"threads", "N", "intra-op threads (default: the CPUs this process may use)"},
   };
 }
 
@@ -112,7 +113,15 @@ tasks::ModelRequest model_request(const ParsedArgs& args, const std::string& mod
   r.non_strict = args.has("non-strict");
   r.seed = args.get_int("seed", 0);
   r.device = args.get("device", "cpu");
+  r.threads = thread_count(args);
   return r;
+}
+
+int thread_count(const ParsedArgs& args) {
+  if (!args.has("threads")) return 0;
+  const int64_t threads = args.get_int("threads", 0);
+  if (threads < 1 || threads > 4096) throw Error("--threads expects 1 to 4096, got '" + args.get("threads") + "'");
+  return static_cast<int>(threads);
 }
 
 std::vector<int64_t> parse_size(const std::string& text, const std::string& flag) {

@@ -47,6 +47,9 @@ class Command {
 std::vector<FlagSpec> model_flags();
 tasks::ModelRequest model_request(const ParsedArgs& args, const std::string& model_name);
 
+// --threads N, checked; 0 when absent (the CPUs this process may use).
+int thread_count(const ParsedArgs& args);
+
 // "10x3x224x224" -> {10, 3, 224, 224}
 std::vector<int64_t> parse_size(const std::string& text, const std::string& flag);
 

@@ -1,14 +1,11 @@
 // reskit classify: ImageNet top-5 for images, with torchvision's preprocessing.
-#include <torch/csrc/autograd/grad_mode.h>
-
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
-#include "cli_args.h"
-#include "commands.h"
+#include "model_command.h"
 #include "reskit/core/error.h"
 #include "reskit/tasks/classification.h"
 #ifdef RESKIT_HAVE_OPENCV
@@ -18,18 +15,14 @@
 namespace reskit::cli {
 
 int cmd_classify(const Args& argv) {
-  std::vector<FlagSpec> flags = model_flags();
-  flags.push_back({"labels", "FILE", "class names, one per line (default: ImageNet's)"});
-  flags.push_back({"resize", "N", "short side before the 224 centre crop (default 256; 232 for V2 weights)"});
-  flags.push_back({"top", "K", "how many classes to list (default 5)"});
-  flags.push_back({"format", "table|json", "output format (default table)"});
-  const Command command("classify", "reskit classify [MODEL] --weights W [--set ...] [--labels FILE] IMAGE...",
-                        "Top-5 ImageNet classes per image: resize, centre crop 224, RGB, mean/std.", flags);
-  ParsedArgs args = command.parse(argv, 1 << 20);
-  if (args.help) {
-    std::cout << command.help_text();
-    return 0;
-  }
+  ModelCommand command("classify", "reskit classify [MODEL] --weights W [--set ...] [--labels FILE] IMAGE...",
+                       "Top-5 ImageNet classes per image: resize, centre crop 224, RGB, mean/std.",
+                       {{"labels", "FILE", "class names, one per line (default: ImageNet's)"},
+                        {"resize", "N", "short side before the 224 centre crop (default 256; 232 for V2 weights)"},
+                        {"top", "K", "how many classes to list (default 5)"},
+                        {"format", "table|json", "output format (default table)"}});
+  if (!command.parse(argv, 1 << 20)) return 0;
+  const ParsedArgs& args = command.args();
 #ifndef RESKIT_HAVE_OPENCV
   throw Error("classify: this build of reskit has no OpenCV (configure with -DRESKIT_WITH_OPENCV=ON)");
 #else
@@ -42,21 +35,17 @@ int cmd_classify(const Args& argv) {
     images.erase(images.begin());
   }
   if (images.empty()) throw Error("classify: no images given");
-  const std::string format = command.choice(args, "format", {"table", "json"});
+  const std::string format = command.command().choice(args, "format", {"table", "json"});
   const int64_t resize = args.get_int("resize", 256);
   const int64_t top = args.get_int("top", 5);
   if (top < 1) throw Error("classify: --top must be at least 1");
 
-  tasks::PreparedModel prepared = tasks::prepare_model(model_request(args, model_name));
+  const tasks::PreparedModel prepared = command.prepare(model_name);
   const std::vector<std::string> labels = tasks::load_labels(args.get("labels"));
   nlohmann::json results = nlohmann::json::array();
   for (const std::string& image : images) {
     at::Tensor x = io::load_imagenet_image(image, resize, 224).to(prepared.device);
-    at::Tensor logits;
-    {
-      torch::NoGradGuard no_grad;
-      logits = prepared.model.forward({x}).at(0);
-    }
+    const at::Tensor logits = tasks::run_forward(prepared.model.name, prepared.model.forward, {x}).at(0);
     std::vector<tasks::Prediction> best = tasks::top_k(logits[0], top, labels);
     if (format == "json") {
       nlohmann::json preds = nlohmann::json::array();

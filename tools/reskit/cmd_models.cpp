@@ -6,6 +6,7 @@
 #include "cli_args.h"
 #include "commands.h"
 #include "reskit/core/error.h"
+#include "reskit/core/text_format.h"
 #include "reskit/core/options_json.h"
 #include "reskit/models/registry.h"
 
@@ -34,7 +35,7 @@ int cmd_models(const Args& argv) {
     std::cout << s.name << "  (" << s.family << ") " << s.doc << "\n  inputs:";
     for (size_t i = 0; i < s.inputs.size(); ++i)
       std::cout << ' ' << s.inputs[i]
-                << (i < s.example_input_sizes.size() ? " e.g. " + format_sizes(s.example_input_sizes[i]) : "");
+                << (i < s.example_input_sizes.size() ? " e.g. " + sizes_text(s.example_input_sizes[i]) : "");
     std::cout << '\n';
     for (const OptionSpec& o : s.options) {
       std::string left = "    " + o.name + "=" + format_value(o.default_value);

@@ -13,8 +13,6 @@ int cmd_demo(const Args& args);
 int cmd_classify(const Args& args);
 int cmd_summary(const Args& args);
 int cmd_print(const Args& args);
-
-// "1x3x224x224"
-std::string format_sizes(const std::vector<int64_t>& sizes);
+int cmd_bench(const Args& args);
 
 }  // namespace reskit::cli

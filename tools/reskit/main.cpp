@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "reskit/core/error.h"
+#include "reskit/tasks/build_info.h"
 
 namespace {
 
@@ -22,12 +23,14 @@ const CommandEntry kCommands[] = {
     {"classify", reskit::cli::cmd_classify, "ImageNet top-5 labels for images"},
     {"summary", reskit::cli::cmd_summary, "what torchinfo's summary() prints for a model"},
     {"print", reskit::cli::cmd_print, "the module tree as Python's print(model) shows it"},
+    {"bench", reskit::cli::cmd_bench, "latency of a model per engine, side by side"},
     {"models", reskit::cli::cmd_models, "list the registry's models and their options"},
     {"demo", reskit::cli::cmd_demo, "a guided tour: build and run every model"},
 };
 
 void print_usage(std::ostream& out) {
-  out << "usage: reskit <command> [options]   (reskit <command> --help for its options)\n\ncommands:\n";
+  out << "usage: reskit <command> [options]   (reskit <command> --help for its options)\n"
+         "       reskit --version\n\ncommands:\n";
   for (const CommandEntry& c : kCommands) {
     std::string name = c.name;
     name.resize(12, ' ');
@@ -47,6 +50,10 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   if (command == "--help" || command == "-h" || command == "help") {
     print_usage(std::cout);
+    return 0;
+  }
+  if (command == "--version") {
+    std::cout << reskit::tasks::build_info_text();
     return 0;
   }
   const reskit::cli::Args args(argv + 2, argv + argc);

@@ -154,26 +154,6 @@ void Options::set(const std::string& key, OptionValue value) {
   values_[key] = std::move(value);
 }
 
-const OptionValue& Options::value(const std::string& key, OptionType type) const {
-  const OptionSpec& s = spec(key);
-  if (s.type != type)
-    throw Error(owner_ + ": option '" + key + "' is " + type_name(s.type) + ", read as " + type_name(type));
-  return values_.at(key);
-}
-
-int64_t Options::get_int(const std::string& key) const { return std::get<int64_t>(value(key, OptionType::kInt)); }
-double Options::get_float(const std::string& key) const { return std::get<double>(value(key, OptionType::kFloat)); }
-bool Options::get_bool(const std::string& key) const { return std::get<bool>(value(key, OptionType::kBool)); }
-const std::string& Options::get_string(const std::string& key) const {
-  return std::get<std::string>(value(key, OptionType::kString));
-}
-const IntList& Options::get_int_list(const std::string& key) const {
-  return std::get<IntList>(value(key, OptionType::kIntList));
-}
-const IntListList& Options::get_int_list_list(const std::string& key) const {
-  return std::get<IntListList>(value(key, OptionType::kIntListList));
-}
-
 std::vector<std::pair<std::string, OptionValue>> Options::non_default() const {
   std::vector<std::pair<std::string, OptionValue>> out;
   for (const OptionSpec& s : specs_)

@@ -1,7 +1,8 @@
 #pragma once
-// Typed model options: each registry entry declares its options once
-// (name, type, default, doc); strings from --set, JSON configs and
-// sidecars are parsed against that declaration at the edge.
+// Model options at the edge: the specs (name, type, default, doc) that a
+// model's options struct declares (core/option_fields.h), and the values
+// that --set, JSON configs and sidecars give, parsed against them. Builders
+// never read these by key: they receive the typed struct.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -42,13 +43,6 @@ class Options {
   void set_from_text(const std::string& key, const std::string& text);
   void set(const std::string& key, OptionValue value);
 
-  int64_t get_int(const std::string& key) const;
-  double get_float(const std::string& key) const;
-  bool get_bool(const std::string& key) const;
-  const std::string& get_string(const std::string& key) const;
-  const IntList& get_int_list(const std::string& key) const;
-  const IntListList& get_int_list_list(const std::string& key) const;
-
   // Options that differ from their defaults, in declaration order.
   std::vector<std::pair<std::string, OptionValue>> non_default() const;
   const std::vector<OptionSpec>& specs() const { return specs_; }
@@ -57,7 +51,6 @@ class Options {
 
  private:
   const OptionSpec& spec(const std::string& key) const;
-  const OptionValue& value(const std::string& key, OptionType type) const;
 
   std::string owner_;
   std::vector<OptionSpec> specs_;

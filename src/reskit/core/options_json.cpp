@@ -70,6 +70,23 @@ json parse(const std::string& text, const std::string& source) {
   }
 }
 
+// Keys are option names; an object under a key that is not one holds the
+// options nested under `key.` ({"backbone": {"depth": 101}}).
+void apply_object(Options& options, const json& object, const std::string& prefix, const std::string& source) {
+  for (const auto& [key, value] : object.items()) {
+    const std::string name = prefix + key;
+    const OptionSpec* spec = nullptr;
+    for (const OptionSpec& s : options.specs())
+      if (s.name == name) spec = &s;
+    if (!spec && value.is_object()) {
+      apply_object(options, value, name + ".", source);
+      continue;
+    }
+    if (!spec) options.set_from_text(name, "");  // throws the registry's unknown-option error
+    options.set(name, from_json(*spec, value, source, options.owner()));
+  }
+}
+
 }  // namespace
 
 std::string options_to_json(const Options& options, bool only_non_default) {
@@ -82,18 +99,13 @@ std::string options_to_json(const Options& options, bool only_non_default) {
   return out.dump();
 }
 
+
 void apply_json_options(Options& options, const std::string& json_text, const std::string& source) {
   json doc = parse(json_text, source);
   if (!doc.is_object()) throw Error(source + ": expected a JSON object of options");
   if (doc.contains("options")) doc = doc["options"];
   if (!doc.is_object()) throw Error(source + ": 'options' must be a JSON object");
-  for (const auto& [key, value] : doc.items()) {
-    const OptionSpec* spec = nullptr;
-    for (const OptionSpec& s : options.specs())
-      if (s.name == key) spec = &s;
-    if (!spec) options.set_from_text(key, "");  // throws the registry's unknown-option error
-    options.set(key, from_json(*spec, value, source, options.owner()));
-  }
+  apply_object(options, doc, "", source);
 }
 
 std::string model_name_from_json(const std::string& json_text, const std::string& source) {

@@ -1,13 +1,13 @@
 #pragma once
 // torchvision's conv3x3 / conv1x1: bias-free convolutions, padding = dilation.
-#include <torch/nn/modules/conv.h>
+#include "reskit/layers/conv.h"
 
 #include <cstdint>
 
 namespace reskit::layers {
 
-torch::nn::Conv2d conv3x3(int64_t in_planes, int64_t out_planes, int64_t stride = 1, int64_t groups = 1,
+Conv2d conv3x3(int64_t in_planes, int64_t out_planes, int64_t stride = 1, int64_t groups = 1,
                           int64_t dilation = 1);
-torch::nn::Conv2d conv1x1(int64_t in_planes, int64_t out_planes, int64_t stride = 1);
+Conv2d conv1x1(int64_t in_planes, int64_t out_planes, int64_t stride = 1);
 
 }  // namespace reskit::layers

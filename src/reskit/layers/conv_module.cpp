@@ -3,6 +3,8 @@
 #include <torch/nn/init.h>
 
 #include "reskit/core/error.h"
+#include "reskit/core/text_format.h"
+#include "reskit/layers/conv.h"
 #include "reskit/layers/sequential.h"
 
 namespace reskit::layers {
@@ -54,9 +56,9 @@ ConvModuleImpl::ConvModuleImpl(const ConvModuleOptions& o) : torch::nn::Module("
   const bool with_norm = o.norm().type != NormType::kNone;
   const bool bias = o.bias().value_or(!with_norm);
   switch (dims) {
-    case 1: conv_call_ = torch::nn::AnyModule(make_conv<1, torch::nn::Conv1d, torch::nn::Conv1dOptions>(o, bias)); break;
-    case 2: conv_call_ = torch::nn::AnyModule(make_conv<2, torch::nn::Conv2d, torch::nn::Conv2dOptions>(o, bias)); break;
-    case 3: conv_call_ = torch::nn::AnyModule(make_conv<3, torch::nn::Conv3d, torch::nn::Conv3dOptions>(o, bias)); break;
+    case 1: conv_call_ = torch::nn::AnyModule(make_conv<1, Conv1d, torch::nn::Conv1dOptions>(o, bias)); break;
+    case 2: conv_call_ = torch::nn::AnyModule(make_conv<2, Conv2d, torch::nn::Conv2dOptions>(o, bias)); break;
+    case 3: conv_call_ = torch::nn::AnyModule(make_conv<3, Conv3d, torch::nn::Conv3dOptions>(o, bias)); break;
     default: throw Error("ConvModule: conv dims must be 1, 2 or 3, got " + std::to_string(dims));
   }
   conv_ = register_module("conv", conv_call_.ptr());
@@ -88,6 +90,18 @@ ConvModuleImpl::ConvModuleImpl(const ConvModuleOptions& o) : torch::nn::Module("
     case ActType::kSigmoid: act_call_ = torch::nn::AnyModule(torch::nn::Sigmoid()); break;
   }
   if (a.type != ActType::kNone) act_ = register_module("activate", act_call_.ptr());
+}
+
+std::string ConvModuleImpl::python_kernel_size() const {
+  std::vector<int64_t> kernel = options_.kernel_size();
+  if (kernel.size() == 1) kernel.assign(options_.conv().dims, kernel[0]);
+  return python_list(kernel);
+}
+
+std::optional<std::string> ConvModuleImpl::python_child_extra_repr(const torch::nn::Module& child) const {
+  if (&child == act_.get() && options_.act().type == ActType::kSiLU)
+    return std::string(options_.act().inplace ? "inplace=True" : "");
+  return std::nullopt;
 }
 
 at::Tensor ConvModuleImpl::forward(at::Tensor x) {

@@ -13,6 +13,8 @@
 #include <optional>
 #include <vector>
 
+#include "reskit/core/python_hooks.h"
+
 namespace reskit::layers {
 
 enum class NormType { kNone, kBN, kGN };
@@ -50,10 +52,15 @@ struct ConvModuleOptions {
   TORCH_ARG(ActCfg, act) = {};
 };
 
-class ConvModuleImpl : public torch::nn::Module {
+class ConvModuleImpl : public torch::nn::Module, public PythonHooks {
  public:
   explicit ConvModuleImpl(const ConvModuleOptions& options);
   at::Tensor forward(at::Tensor x);
+
+  // mmcv keeps its conv's kernel_size as its own attribute (torchinfo shows it),
+  // and builds SiLU with inplace=True, which LibTorch's SiLU cannot hold.
+  std::string python_kernel_size() const override;
+  std::optional<std::string> python_child_extra_repr(const torch::nn::Module& child) const override;
 
   const ConvModuleOptions& options() const { return options_; }
   const std::shared_ptr<torch::nn::Module>& conv() const { return conv_; }

@@ -1,25 +1,47 @@
 #include "reskit/models/registry.h"
 
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+#include <tuple>
+
 #include "reskit/core/error.h"
-#include "reskit/models/classification/resnet_registry.h"
-#include "reskit/models/classification/seed_resnet_registry.h"
-#include "reskit/models/video/resnet3d_registry.h"
 
 namespace reskit::models {
 namespace {
 
+struct Registration {
+  std::string family;
+  int rank;
+  std::vector<ModelSpec> (*specs)();
+};
+
+// Filled while the library loads, before main(): a function-local static, so
+// that it exists whichever family's registration runs first.
+std::vector<Registration>& registrations() {
+  static std::vector<Registration> all;
+  return all;
+}
+
 std::vector<ModelSpec> make_registry() {
+  std::vector<Registration> order = registrations();
+  std::sort(order.begin(), order.end(),
+            [](const Registration& a, const Registration& b) { return std::tie(a.family, a.rank) < std::tie(b.family, b.rank); });
   std::vector<ModelSpec> specs;
-  auto append = [&](std::vector<ModelSpec> more) {
-    for (auto& s : more) specs.push_back(std::move(s));
-  };
-  append(torchvision_resnet_specs());
-  append(seed_resnet_specs());
-  append(resnet3d_specs());
+  std::set<std::string> names;
+  for (const Registration& r : order)
+    for (ModelSpec& s : r.specs()) {
+      if (!names.insert(s.name).second) throw std::logic_error("model '" + s.name + "' is registered twice");
+      specs.push_back(std::move(s));
+    }
   return specs;
 }
 
 }  // namespace
+
+ModelRegistration::ModelRegistration(const char* family, int rank, std::vector<ModelSpec> (*specs)()) {
+  registrations().push_back({family, rank, specs});
+}
 
 const std::vector<ModelSpec>& registry() {
   static const std::vector<ModelSpec> specs = make_registry();
@@ -42,6 +64,7 @@ Model build_model(const Options& options) {
   model.name = spec.name;
   model.options = options;
   model.input_names = spec.inputs;
+  model.example_input_sizes = spec.example_input_sizes;
   auto forward = std::move(model.forward);
   const std::string name = spec.name;
   const size_t arity = spec.inputs.size();

@@ -2,10 +2,10 @@
 
 #include <ATen/ATen.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include "reskit/core/data_dir.h"
 #include "reskit/core/error.h"
 
 namespace reskit::tasks {
@@ -29,9 +29,7 @@ std::vector<std::string> load_labels(const std::string& path) {
     if (!std::filesystem::is_regular_file(path)) throw Error("labels file '" + path + "' does not exist");
     candidates.push_back(path);
   } else {
-    if (const char* dir = std::getenv("RESKIT_DATA_DIR")) candidates.push_back(std::string(dir) + "/imagenet_classes.txt");
-    candidates.push_back(RESKIT_INSTALL_DATA_DIR "/imagenet_classes.txt");
-    candidates.push_back(RESKIT_SOURCE_DATA_DIR "/imagenet_classes.txt");
+    candidates.push_back(data_dir() + "/imagenet_classes.txt");
     candidates.push_back("/usr/share/doc/opencv-doc/examples/data/dnn/classification_classes_ILSVRC2012.txt");
   }
   for (const std::string& candidate : candidates) {

@@ -1,6 +1,7 @@
 #include "reskit/tasks/model_setup.h"
 
 #include <ATen/Context.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/cuda.h>
 
 #include <filesystem>
@@ -9,6 +10,8 @@
 
 #include "reskit/core/error.h"
 #include "reskit/core/options_json.h"
+#include "reskit/core/text_format.h"
+#include "reskit/core/threads.h"
 #include "reskit/io/atomic_file.h"
 
 namespace reskit::tasks {
@@ -71,6 +74,7 @@ c10::Device select_device(const std::string& text) {
 PreparedModel prepare_model(const ModelRequest& request) {
   PreparedModel prepared;
   prepared.device = select_device(request.device);
+  set_threads(request.threads);
   Options options = resolve_options(request);
   at::manual_seed(static_cast<uint64_t>(request.seed));
   prepared.model = models::build_model(options);
@@ -81,6 +85,23 @@ PreparedModel prepare_model(const ModelRequest& request) {
   prepared.model.module->to(prepared.device);
   prepared.model.module->eval();
   return prepared;
+}
+
+Error cannot_run(const std::string& model_name, const std::vector<IntList>& input_sizes, const c10::Error& error) {
+  const std::string what = error.what_without_backtrace();
+  return Error(model_name + ": cannot run on input " + sizes_text(input_sizes) + ": " + what.substr(0, what.find('\n')));
+}
+
+std::vector<at::Tensor> run_forward(const std::string& model_name, const models::Forward& forward,
+                                    const std::vector<at::Tensor>& inputs) {
+  at::NoGradGuard no_grad;
+  try {
+    return forward(inputs);
+  } catch (const c10::Error& e) {
+    std::vector<IntList> sizes;
+    for (const at::Tensor& x : inputs) sizes.push_back(x.sizes().vec());
+    throw cannot_run(model_name, sizes, e);
+  }
 }
 
 void save_checkpoint(const std::string& path, const models::Model& model) {

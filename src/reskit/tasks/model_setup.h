@@ -3,11 +3,13 @@
 // options (name, --config, --set, or a checkpoint's sidecar), seed, build,
 // load weights, move to the device, switch to eval.
 #include <c10/core/Device.h>
+#include <c10/util/Exception.h>
 
 #include <string>
 #include <vector>
 
-#include "reskit/io/checkpoint.h"
+#include "reskit/io/state_dict.h"
+#include "reskit/core/error.h"
 #include "reskit/models/registry.h"
 
 namespace reskit::tasks {
@@ -20,6 +22,7 @@ struct ModelRequest {
   bool non_strict = false;
   int64_t seed = 0;
   std::string device = "cpu";
+  int threads = 0;                  // LibTorch's intra-op threads; 0: the CPUs this process may use
 };
 
 struct PreparedModel {
@@ -42,5 +45,13 @@ c10::Device select_device(const std::string& text);
 void save_checkpoint(const std::string& path, const models::Model& model);
 
 std::string sidecar_path(const std::string& weights_path);
+
+// `forward(inputs)` under no-grad. A LibTorch error on the way (a wrong
+// shape, too small an input) becomes one line naming the model and inputs:
+//   resnet50: cannot run on input 1x3x2x2: <LibTorch's reason>
+std::vector<at::Tensor> run_forward(const std::string& model_name, const models::Forward& forward,
+                                    const std::vector<at::Tensor>& inputs);
+// That line, for callers that run the forward themselves.
+Error cannot_run(const std::string& model_name, const std::vector<IntList>& input_sizes, const c10::Error& error);
 
 }  // namespace reskit::tasks

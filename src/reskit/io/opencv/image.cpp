@@ -44,4 +44,6 @@ at::Tensor load_imagenet_image(const std::string& path, int64_t resize_short, in
   return ((chw - mean) / std).unsqueeze(0).contiguous();
 }
 
+std::string opencv_version() { return CV_VERSION; }
+
 }  // namespace reskit::io

@@ -11,4 +11,7 @@ namespace reskit::io {
 // normalise with ImageNet's mean and std. Returns 1x3xCROPxCROP float32.
 at::Tensor load_imagenet_image(const std::string& path, int64_t resize_short = 256, int64_t crop = 224);
 
+// The OpenCV this build links, e.g. "4.6.0".
+std::string opencv_version();
+
 }  // namespace reskit::io

@@ -6,7 +6,7 @@
 #include "reskit/core/module_call.h"
 #include "reskit/layers/conv_helpers.h"
 
-namespace reskit::models {
+namespace reskit::models::classification {
 namespace {
 
 torch::nn::ReLU inplace_relu() { return torch::nn::ReLU(torch::nn::ReLUOptions(true)); }
@@ -69,7 +69,7 @@ ResNetImpl::ResNetImpl(const ResNetOptions& o) : torch::nn::Module("ResNet"), op
     throw Error("ResNet: groups and width_per_group must be positive");
 
   conv1 = register_module(
-      "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, inplanes_, 7).stride(2).padding(3).bias(false)));
+      "conv1", layers::Conv2d(torch::nn::Conv2dOptions(3, inplanes_, 7).stride(2).padding(3).bias(false)));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(inplanes_));
   relu = register_module("relu", inplace_relu());
   maxpool = register_module("maxpool", torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(3).stride(2).padding(1)));
@@ -155,4 +155,4 @@ std::vector<at::Tensor> ResNetImpl::forward_features(at::Tensor x) {
   return stages;
 }
 
-}  // namespace reskit::models
+}  // namespace reskit::models::classification

@@ -3,7 +3,6 @@
 // torchvision's options, initialisation and parameter names.
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
-#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/pooling.h>
@@ -11,9 +10,11 @@
 
 #include <vector>
 
+#include "reskit/core/option_fields.h"
+#include "reskit/layers/conv.h"
 #include "reskit/layers/sequential.h"
 
-namespace reskit::models {
+namespace reskit::models::classification {
 
 enum class BlockKind { kBasic, kBottleneck };
 
@@ -33,7 +34,7 @@ class BasicBlockImpl : public torch::nn::Module {
   BasicBlockImpl(const BlockOptions& o, layers::Sequential downsample);
   at::Tensor forward(at::Tensor x);
 
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  layers::Conv2d conv1{nullptr}, conv2{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::ReLU relu{nullptr};
   layers::Sequential downsample{nullptr};
@@ -46,24 +47,30 @@ class BottleneckImpl : public torch::nn::Module {
   BottleneckImpl(const BlockOptions& o, layers::Sequential downsample);
   at::Tensor forward(at::Tensor x);
 
-  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  layers::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::ReLU relu{nullptr};
   layers::Sequential downsample{nullptr};
 };
 TORCH_MODULE(Bottleneck);
 
+// torchvision's ResNet(block, layers, ...) arguments. The architecture
+// (block, layers, strides) is fixed per variant; the rest are the user's options.
 struct ResNetOptions {
   ResNetOptions(BlockKind block, std::vector<int64_t> layers) : block_(block), layers_(std::move(layers)) {}
   TORCH_ARG(BlockKind, block);
   TORCH_ARG(std::vector<int64_t>, layers);
-  TORCH_ARG(int64_t, num_classes) = 1000;
-  TORCH_ARG(bool, zero_init_residual) = false;
-  TORCH_ARG(int64_t, groups) = 1;
-  TORCH_ARG(int64_t, width_per_group) = 64;
-  TORCH_ARG(std::vector<bool>, replace_stride_with_dilation) = {false, false, false};
   // Stage strides: torchvision's 1,2,2,2; backbones such as seed 004's use 1,1,2,1.
   TORCH_ARG(std::vector<int64_t>, strides) = {1, 2, 2, 2};
+#define RESKIT_FIELDS(X)                                                                             \
+  X(int64_t, num_classes, 1000, "size of the classifier output")                                     \
+  X(bool, zero_init_residual, false, "zero the last BN weight of each residual branch")              \
+  X(int64_t, groups, 1, "groups of the 3x3 convolutions (ResNeXt cardinality)")                      \
+  X(int64_t, width_per_group, 64, "base width of each group")                                        \
+  X(std::vector<bool>, replace_stride_with_dilation, (std::vector<bool>{false, false, false}),       \
+    "for layer2..layer4: 1 replaces the stage's stride 2 with dilation")
+  RESKIT_OPTIONS(RESKIT_FIELDS)
+#undef RESKIT_FIELDS
 };
 
 class ResNetImpl : public torch::nn::Module {
@@ -73,7 +80,7 @@ class ResNetImpl : public torch::nn::Module {
   // The four stage outputs (layer1..layer4), for backbone use.
   std::vector<at::Tensor> forward_features(at::Tensor x);
 
-  torch::nn::Conv2d conv1{nullptr};
+  layers::Conv2d conv1{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr};
   torch::nn::ReLU relu{nullptr};
   torch::nn::MaxPool2d maxpool{nullptr};
@@ -91,4 +98,4 @@ class ResNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ResNet);
 
-}  // namespace reskit::models
+}  // namespace reskit::models::classification

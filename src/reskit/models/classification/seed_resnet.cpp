@@ -1,14 +1,14 @@
 #include "reskit/models/classification/seed_resnet.h"
 
 #include <torch/nn/modules/batchnorm.h>
-#include <torch/nn/modules/conv.h>
 
 #include <string>
 
 #include "reskit/core/error.h"
 #include "reskit/core/module_call.h"
+#include "reskit/layers/conv.h"
 
-namespace reskit::models::seed001 {
+namespace reskit::models::classification::seed001 {
 namespace {
 
 // Shared body of the seed's conv3x3 / conv1x1 (padding 1 and 0).
@@ -19,7 +19,7 @@ layers::Sequential conv_bn(int64_t in_, int64_t out_, int64_t kernel, int64_t st
     bn->weight.zero_();  // gamma only: beta already starts at 0
   }
   return layers::make_sequential(
-      torch::nn::Conv2d(torch::nn::Conv2dOptions(in_, out_, kernel).padding(kernel / 2).stride(stride).bias(false)),
+      layers::Conv2d(torch::nn::Conv2dOptions(in_, out_, kernel).padding(kernel / 2).stride(stride).bias(false)),
       bn);
 }
 
@@ -104,7 +104,7 @@ ResNetImpl::ResNetImpl(SeedBlock block, const std::vector<int64_t>& depths, int6
   check_positive(num_classes, "num_classes");
   layer1 = register_module(
       "layer1", layers::make_sequential(
-                    torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)),
+                    layers::Conv2d(torch::nn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)),
                     torch::nn::BatchNorm2d(64), inplace_relu(),
                     // no padding and ceil_mode=True, unlike torchvision's stem
                     torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(3).stride(2).ceil_mode(true))));
@@ -123,4 +123,4 @@ at::Tensor ResNetImpl::forward(at::Tensor x) {
   return call(fc, x);  // the seed forgets this return
 }
 
-}  // namespace reskit::models::seed001
+}  // namespace reskit::models::classification::seed001

@@ -22,13 +22,19 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "reskit/layers/sequential.h"
 
-namespace reskit::models::seed001 {
+namespace reskit::models::classification::seed001 {
 
 enum class SeedBlock { kResidualUnit, kBottleneck };
+inline const std::vector<std::pair<SeedBlock, const char*>>& reskit_enum_names(SeedBlock) {
+  static const std::vector<std::pair<SeedBlock, const char*>> names = {{SeedBlock::kResidualUnit, "residual_unit"},
+                                                                       {SeedBlock::kBottleneck, "bottleneck"}};
+  return names;
+}
 
 // Sequential(Conv2d(k=3, padding=1, bias=False), BatchNorm2d); initialzero
 // sets the BN weight (gamma) to 0, as the seed does for a branch's last BN.
@@ -80,4 +86,4 @@ class ResNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ResNet);
 
-}  // namespace reskit::models::seed001
+}  // namespace reskit::models::classification::seed001

@@ -6,7 +6,7 @@
 #include "reskit/core/module_call.h"
 #include "reskit/core/options.h"
 
-namespace reskit::models {
+namespace reskit::models::video {
 
 I3DHeadImpl::I3DHeadImpl(const I3DHeadOptions& o) : torch::nn::Module("I3DHead") {
   if (o.num_classes() < 1) throw Error("I3DHead: num_classes must be positive, got " + std::to_string(o.num_classes()));
@@ -46,4 +46,4 @@ at::Tensor Recognizer3DImpl::forward(at::Tensor clips) {
   return call(cls_head, call(backbone, clips).at(0));
 }
 
-}  // namespace reskit::models
+}  // namespace reskit::models::video

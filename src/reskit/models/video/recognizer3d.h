@@ -10,7 +10,7 @@
 #include "reskit/layers/inert.h"
 #include "reskit/models/video/resnet3d.h"
 
-namespace reskit::models {
+namespace reskit::models::video {
 
 struct I3DHeadOptions {
   I3DHeadOptions(int64_t num_classes, int64_t in_channels) : num_classes_(num_classes), in_channels_(in_channels) {}
@@ -47,4 +47,4 @@ class Recognizer3DImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Recognizer3D);
 
-}  // namespace reskit::models
+}  // namespace reskit::models::video

@@ -5,8 +5,9 @@
 
 #include "reskit/core/error.h"
 #include "reskit/core/module_call.h"
+#include "reskit/core/text_format.h"
 
-namespace reskit::models {
+namespace reskit::models::video {
 namespace {
 
 using layers::ActCfg;
@@ -36,6 +37,24 @@ ConvModule conv_bn(int64_t in, int64_t out, std::vector<int64_t> kernel, std::ve
 }
 
 torch::nn::ReLU inplace_relu() { return torch::nn::ReLU(torch::nn::ReLUOptions(true)); }
+
+// mmaction2's inflate: per-stage flags (1,1,1,1), one flag for all stages, or
+// per stage a group of per-block flags (1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0).
+std::vector<std::vector<int64_t>> inflate_per_stage(const IntListList& groups) {
+  std::vector<std::vector<int64_t>> stages;
+  if (groups.size() == 1 && (groups[0].size() == 4 || groups[0].size() == 1)) {
+    for (size_t i = 0; i < 4; ++i) stages.push_back({groups[0][groups[0].size() == 1 ? 0 : i]});
+  } else if (groups.size() == 4) {
+    stages = groups;
+  } else {
+    throw Error("ResNet3d: inflate takes 4 per-stage flags (1,1,1,1) or 4 '/'-separated groups of per-block "
+                "flags (1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0)");
+  }
+  for (const auto& stage : stages)
+    for (int64_t flag : stage)
+      if (flag != 0 && flag != 1) throw Error("ResNet3d: inflate flags are 0 or 1, got " + std::to_string(flag));
+  return stages;
+}
 
 }  // namespace
 
@@ -95,8 +114,7 @@ ResNet3dImpl::ResNet3dImpl(const ResNet3dOptions& o) : torch::nn::Module("ResNet
   check_four(o.spatial_strides(), "spatial_strides");
   check_four(o.temporal_strides(), "temporal_strides");
   check_four(o.dilations(), "dilations");
-  if (o.inflate().size() != 4)
-    throw Error("ResNet3d: inflate needs 4 stages, got " + std::to_string(o.inflate().size()));
+  const std::vector<std::vector<int64_t>> inflate = inflate_per_stage(o.inflate());
   if (o.out_indices().empty()) throw Error("ResNet3d: out_indices is empty");
   for (int64_t i : o.out_indices())
     if (i < 0 || i > 3) throw Error("ResNet3d: out_indices must lie in 0..3, got " + std::to_string(i));
@@ -111,7 +129,7 @@ ResNet3dImpl::ResNet3dImpl(const ResNet3dOptions& o) : torch::nn::Module("ResNet
                                                                 .padding({0, 1, 1})));
   pool2 = register_module("pool2", torch::nn::MaxPool3d(torch::nn::MaxPool3dOptions({2, 1, 1}).stride({2, 1, 1})));
   for (int64_t i = 0; i < 4; ++i) {
-    res_layers.push_back(make_res_layer(bottleneck, 64 << i, stage_blocks[i], i));
+    res_layers.push_back(make_res_layer(bottleneck, 64 << i, stage_blocks[i], i, inflate[i]));
     register_module("layer" + std::to_string(i + 1), res_layers.back());
   }
 
@@ -129,9 +147,9 @@ ResNet3dImpl::ResNet3dImpl(const ResNet3dOptions& o) : torch::nn::Module("ResNet
   }
 }
 
-layers::Sequential ResNet3dImpl::make_res_layer(bool bottleneck, int64_t planes, int64_t blocks, int64_t stage) {
+layers::Sequential ResNet3dImpl::make_res_layer(bool bottleneck, int64_t planes, int64_t blocks, int64_t stage,
+                                                const std::vector<int64_t>& flags) {
   const ResNet3dOptions& o = options_;
-  const std::vector<int64_t>& flags = o.inflate()[stage];
   if (flags.size() != 1 && static_cast<int64_t>(flags.size()) != blocks)
     throw Error("ResNet3d: inflate of stage " + std::to_string(stage + 1) + " needs 1 or " + std::to_string(blocks) +
                 " values, got " + std::to_string(flags.size()));
@@ -160,6 +178,17 @@ layers::Sequential ResNet3dImpl::make_res_layer(bool bottleneck, int64_t planes,
   return layer;
 }
 
+std::optional<std::string> ResNet3dImpl::python_child_extra_repr(const torch::nn::Module& child) const {
+  if (&child != maxpool.get()) return std::nullopt;
+  const auto& o = maxpool->options;
+  const auto tuple = [](const auto& a) { return python_tuple(std::vector<int64_t>(a->begin(), a->end())); };
+  const std::vector<int64_t> dilation(o.dilation()->begin(), o.dilation()->end());
+  const bool uniform = std::all_of(dilation.begin(), dilation.end(), [&](int64_t d) { return d == dilation[0]; });
+  return "kernel_size=" + tuple(o.kernel_size()) + ", stride=" + tuple(o.stride()) + ", padding=" + tuple(o.padding()) +
+         ", dilation=" + (uniform ? std::to_string(dilation[0]) : python_tuple(dilation)) +
+         ", ceil_mode=" + (o.ceil_mode() ? "True" : "False");
+}
+
 std::vector<at::Tensor> ResNet3dImpl::forward(at::Tensor x) {
   x = call(maxpool, call(conv1, x));
   std::vector<at::Tensor> outs;
@@ -172,4 +201,4 @@ std::vector<at::Tensor> ResNet3dImpl::forward(at::Tensor x) {
   return outs;
 }
 
-}  // namespace reskit::models
+}  // namespace reskit::models::video

@@ -7,14 +7,24 @@
 #include <torch/nn/modules/pooling.h>
 #include <torch/nn/pimpl.h>
 
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "reskit/core/option_fields.h"
+#include "reskit/core/python_hooks.h"
 #include "reskit/layers/conv_module.h"
 #include "reskit/layers/sequential.h"
 
-namespace reskit::models {
+namespace reskit::models::video {
 
 enum class InflateStyle { k3x1x1, k3x3x3 };
+inline const std::vector<std::pair<InflateStyle, const char*>>& reskit_enum_names(InflateStyle) {
+  static const std::vector<std::pair<InflateStyle, const char*>> names = {{InflateStyle::k3x1x1, "3x1x1"},
+                                                                          {InflateStyle::k3x3x3, "3x3x3"}};
+  return names;
+}
 
 struct Block3dOptions {
   Block3dOptions(int64_t inplanes, int64_t planes) : inplanes_(inplanes), planes_(planes) {}
@@ -49,28 +59,35 @@ class Bottleneck3dImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Bottleneck3d);
 
+// mmaction2's ResNet3d(...) arguments and defaults, in its order.
 struct ResNet3dOptions {
-  explicit ResNet3dOptions(int64_t depth) : depth_(depth) {}
-  TORCH_ARG(int64_t, depth);  // 18, 34, 50, 101 or 152
-  // Per stage: one flag for all its blocks, or one flag per block.
-  TORCH_ARG(std::vector<std::vector<int64_t>>, inflate) = {{1}, {1}, {1}, {1}};
-  TORCH_ARG(InflateStyle, inflate_style) = InflateStyle::k3x1x1;
-  TORCH_ARG(std::vector<int64_t>, conv1_kernel) = {3, 7, 7};
-  TORCH_ARG(int64_t, conv1_stride_t) = 1;
-  TORCH_ARG(int64_t, pool1_stride_t) = 1;
-  TORCH_ARG(bool, with_pool2) = true;
-  TORCH_ARG(std::vector<int64_t>, spatial_strides) = {1, 2, 2, 2};
-  TORCH_ARG(std::vector<int64_t>, temporal_strides) = {1, 1, 1, 1};
-  TORCH_ARG(std::vector<int64_t>, dilations) = {1, 1, 1, 1};
-  TORCH_ARG(std::vector<int64_t>, out_indices) = {3};
-  TORCH_ARG(bool, zero_init_residual) = true;
+#define RESKIT_FIELDS(X)                                                                                          \
+  X(int64_t, depth, 50, "18, 34, 50, 101 or 152")                                                                 \
+  X(IntList, out_indices, (IntList{3}), "stages whose outputs are returned (0..3)")                              \
+  X(IntList, spatial_strides, (IntList{1, 2, 2, 2}), "per stage")                                                \
+  X(IntList, temporal_strides, (IntList{1, 1, 1, 1}), "per stage")                                               \
+  X(IntList, dilations, (IntList{1, 1, 1, 1}), "per stage")                                                      \
+  X(IntList, conv1_kernel, (IntList{3, 7, 7}), "stem kernel (t, h, w)")                                           \
+  X(int64_t, conv1_stride_t, 1, "stem temporal stride")                                                           \
+  X(int64_t, pool1_stride_t, 1, "stem max-pool temporal stride")                                                  \
+  X(bool, with_pool2, true, "halve time after layer1")                                                            \
+  X(IntListList, inflate, (IntListList{{1, 1, 1, 1}}),                                                            \
+    "temporal kernels per stage (1,1,1,1, or one flag for all) or per block (1,1,1/1,0,1,0/...)")                 \
+  X(InflateStyle, inflate_style, InflateStyle::k3x1x1,                                                            \
+    "Bottleneck3d: temporal kernel on the 1x1 conv (3x1x1) or the 3x3 conv (3x3x3)")                              \
+  X(bool, zero_init_residual, true, "zero the last BN of each residual branch")
+  RESKIT_OPTIONS(RESKIT_FIELDS)
+#undef RESKIT_FIELDS
 };
 
-class ResNet3dImpl : public torch::nn::Module {
+class ResNet3dImpl : public torch::nn::Module, public PythonHooks {
  public:
   explicit ResNet3dImpl(const ResNet3dOptions& o);
   // The stages named by out_indices, in order (mmaction2 returns a lone one bare).
   std::vector<at::Tensor> forward(at::Tensor x);
+
+  // mmaction2 builds the stem pool with tuples, which Python prints even where uniform.
+  std::optional<std::string> python_child_extra_repr(const torch::nn::Module& child) const override;
 
   const ResNet3dOptions& options() const { return options_; }
   int64_t feat_dim() const { return inplanes_; }  // channels out of layer4, as mmaction2 names it
@@ -80,11 +97,12 @@ class ResNet3dImpl : public torch::nn::Module {
   std::vector<layers::Sequential> res_layers;  // layer1..layer4
 
  private:
-  layers::Sequential make_res_layer(bool bottleneck, int64_t planes, int64_t blocks, int64_t stage);
+  layers::Sequential make_res_layer(bool bottleneck, int64_t planes, int64_t blocks, int64_t stage,
+                                    const std::vector<int64_t>& inflate);
 
   ResNet3dOptions options_;
   int64_t inplanes_ = 64;
 };
 TORCH_MODULE(ResNet3d);
 
-}  // namespace reskit::models
+}  // namespace reskit::models::video

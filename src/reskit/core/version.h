@@ -1,0 +1,7 @@
+#pragma once
+// reskit's own version (the CMake project's).
+namespace reskit {
+
+const char* version();
+
+}  // namespace reskit

@@ -1,0 +1,97 @@
+#include "reskit/io/state_dict.h"
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "reskit/core/error.h"
+
+namespace reskit::io {
+namespace {
+
+// ---- matching a state dict to a module ---------------------------------------
+
+std::string shape_text(const at::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+// "a, b, c" with at most `limit` names, then "and N more".
+std::string name_list(const std::vector<std::string>& names, size_t limit = 10) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < limit; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > limit) out += " and " + std::to_string(names.size() - limit) + " more";
+  return out;
+}
+
+bool is_batch_counter(const std::string& key) {
+  static const std::string kName = "num_batches_tracked";
+  return key == kName ||
+         (key.size() > kName.size() && key.compare(key.size() - kName.size() - 1, std::string::npos, "." + kName) == 0);
+}
+
+void add_own_tensors(const torch::nn::Module& module, const std::string& prefix, StateDict& out) {
+  for (const auto& p : module.named_parameters(/*recurse=*/false))
+    if (p.value().defined()) out.emplace_back(prefix + p.key(), p.value().detach());
+  for (const auto& b : module.named_buffers(/*recurse=*/false))
+    if (b.value().defined()) out.emplace_back(prefix + b.key(), b.value().detach());
+}
+
+}  // namespace
+
+// Module by module in pre-order, each one's parameters then its buffers:
+// the order of Python's Module.state_dict().
+StateDict state_dict_of(const torch::nn::Module& module) {
+  StateDict out;
+  add_own_tensors(module, "", out);
+  for (const auto& child : module.named_modules(/*name_prefix=*/"", /*include_self=*/false))
+    add_own_tensors(*child.value(), child.key() + ".", out);
+  return out;
+}
+
+LoadReport load_state_dict(torch::nn::Module& module, const StateDict& state, bool strict,
+                           const std::string& source_name) {
+  std::unordered_map<std::string, const at::Tensor*> from_file;
+  for (const auto& [key, tensor] : state) from_file.emplace(key, &tensor);
+
+  LoadReport report;
+  std::vector<std::pair<at::Tensor, const at::Tensor*>> copies;
+  std::unordered_set<std::string> in_model;
+  for (const auto& [key, target] : state_dict_of(module)) {
+    in_model.insert(key);
+    auto it = from_file.find(key);
+    if (it == from_file.end()) {
+      if (!is_batch_counter(key)) report.missing.push_back(key);
+      continue;
+    }
+    const at::Tensor& source = *it->second;
+    if (source.sizes() != target.sizes()) {
+      report.mismatched.push_back(key + ": file " + shape_text(source) + " vs model " + shape_text(target));
+      continue;
+    }
+    copies.emplace_back(target, &source);
+    report.loaded.push_back(key);
+  }
+  for (const auto& [key, tensor] : state)
+    if (!in_model.count(key)) report.unexpected.push_back(key);
+
+  if (strict && (!report.missing.empty() || !report.unexpected.empty() || !report.mismatched.empty())) {
+    std::vector<std::string> parts;
+    if (!report.missing.empty()) parts.push_back("missing keys: " + name_list(report.missing));
+    if (!report.unexpected.empty()) parts.push_back("unexpected keys: " + name_list(report.unexpected));
+    if (!report.mismatched.empty()) parts.push_back("wrong shapes: " + name_list(report.mismatched));
+    std::string message = "checkpoint '" + source_name + "' does not match " + module.name() + ": ";
+    for (size_t i = 0; i < parts.size(); ++i) message += (i ? "; " : "") + parts[i];
+    throw Error(message);
+  }
+
+  at::NoGradGuard no_grad;
+  for (auto& [target, source] : copies) target.copy_(*source);  // converts to the model's dtype and device
+  return report;
+}
+
+}  // namespace reskit::io

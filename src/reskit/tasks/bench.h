@@ -1,0 +1,55 @@
+#pragma once
+// `reskit bench`: latency of one forward pass (or one entry point) per engine,
+// the engines interleaved run by run so that machine noise hits all alike.
+//   eager        reskit's modules as they are (convolutions on oneDNN)
+//   libtorch     the same modules with LibTorch's own convolution choice
+//   torchscript  trace + freeze + optimize_for_inference (tasks/torchscript.h)
+//   fast         reskit's inference engine (not built yet: listed with an error)
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "reskit/core/progress.h"
+#include "reskit/models/registry.h"
+
+namespace reskit::tasks {
+
+const std::vector<std::string>& bench_engines();
+
+struct BenchOptions {
+  std::vector<std::string> engines = {"eager", "torchscript"};
+  int64_t runs = 20;
+  int64_t warmup = 3;
+  std::string entry;                  // an entry point's name; empty: forward
+  std::vector<IntList> input_sizes;   // empty: the entry's example sizes
+  Progress::Style progress = Progress::Style::kQuiet;
+};
+
+struct EngineResult {
+  std::string engine;
+  std::string error;                  // set when the engine cannot run the model; no times then
+  double setup_ms = 0;                // building the engine (tracing, freezing) before the first run
+  std::vector<double> times_ms;       // one per timed run
+  double max_abs_diff = 0;            // largest output difference from the first engine that ran
+  double min_ms() const;
+  double median_ms() const;
+};
+
+struct BenchResult {
+  std::string model, entry;
+  std::vector<IntList> input_sizes;
+  int threads = 1;
+  int64_t warmup = 0;
+  double gflop = 0;                   // mult-adds x 2 / 1e9 of one run, as `reskit summary` counts them
+  std::vector<EngineResult> results;  // in the order asked for
+  double peak_rss_mb = 0;             // of the whole process
+};
+
+// Inputs are seeded standard-normal tensors of the given sizes, made once.
+// A model that cannot run on them at all (eager fails) is a reskit::Error.
+BenchResult bench(const models::Model& model, const BenchOptions& options);
+
+std::string format_bench_table(const BenchResult& result);
+std::string format_bench_json(const BenchResult& result);
+
+}  // namespace reskit::tasks

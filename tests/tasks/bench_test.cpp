@@ -1,0 +1,147 @@
+// `reskit bench` and its engines: every engine's answers agree with eager,
+// the figures are the ones CONTRACT.md names, entry points are timed by
+// name, and errors are one line.
+#include <gtest/gtest.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <nlohmann/json.hpp>
+
+#include "reskit/tasks/bench.h"
+#include "reskit/tasks/summary.h"
+#include "reskit/tasks/torchscript.h"
+#include "test_util.h"
+
+namespace reskit {
+namespace {
+
+double max_abs(const std::vector<at::Tensor>& outputs) {
+  double m = 0;
+  for (const at::Tensor& t : outputs) m = std::max(m, t.abs().max().item<double>());
+  return m;
+}
+
+TEST(Bench, EnginesAgreeAndReportTheirFigures) {
+  at::manual_seed(0);
+  models::Model model = test::build("resnet18", {"num_classes=10"});
+  model.module->eval();
+  tasks::BenchOptions options;
+  options.engines = {"eager", "libtorch", "torchscript", "fast"};
+  options.runs = 3;
+  options.warmup = 1;
+  options.input_sizes = {{1, 3, 32, 32}};
+  const tasks::BenchResult r = tasks::bench(model, options);
+  ASSERT_EQ(r.results.size(), 4u);
+  at::manual_seed(0);  // the inputs bench made
+  torch::NoGradGuard no_grad;
+  const double scale = max_abs(model.forward({at::randn({1, 3, 32, 32})}));
+  for (size_t i = 0; i < 3; ++i) {
+    const tasks::EngineResult& e = r.results[i];
+    EXPECT_EQ(e.error, "") << e.engine;
+    EXPECT_EQ(e.times_ms.size(), 3u) << e.engine;
+    EXPECT_LE(e.min_ms(), e.median_ms()) << e.engine;
+    EXPECT_LE(e.max_abs_diff, 1e-4 * scale) << e.engine << " disagrees with eager";
+  }
+  EXPECT_EQ(r.results[3].engine, "fast");
+  EXPECT_EQ(r.results[3].error, "the fast engine is not available yet");
+  const int64_t macs = tasks::summarize(model, {{1, 3, 32, 32}}).totals.total_mult_adds;
+  EXPECT_DOUBLE_EQ(r.gflop, 2.0 * static_cast<double>(macs) / 1e9);
+  EXPECT_GT(r.peak_rss_mb, 0);
+}
+
+// TorchScript's trace, freeze and optimize_for_inference give eager's answers
+// on the families the bench table covers, whatever their outputs.
+TEST(Bench, TorchScriptMatchesEagerOnEveryFamily) {
+  struct Case {
+    std::string model;
+    std::vector<std::string> sets;
+    std::vector<int64_t> input;
+  };
+  for (const Case& c : std::vector<Case>{{"resnet18", {"features=true"}, {1, 3, 48, 48}},
+                                         {"seed_block", {"block=bottleneck", "stride1=2"}, {1, 128, 14, 14}},
+                                         {"resnet3d", {"depth=18", "out_indices=0,3"}, {1, 3, 4, 32, 32}},
+                                         {"i3d_r50",
+                                          {"backbone.depth=18", "backbone.inflate=1", "num_classes=5"},
+                                          {2, 3, 8, 32, 32}}}) {
+    at::manual_seed(1);
+    models::Model model = test::build(c.model, c.sets);
+    model.module->eval();
+    const std::vector<at::Tensor> x = {at::randn(c.input)};
+    tasks::TorchScriptModel traced(*model.module, model.forward, x);
+    const std::vector<at::Tensor> ours = traced.run(x);
+    torch::NoGradGuard no_grad;
+    const std::vector<at::Tensor> eager = model.forward(x);
+    ASSERT_EQ(ours.size(), eager.size()) << c.model;
+    for (size_t i = 0; i < ours.size(); ++i) EXPECT_TRUE(test::close(ours[i], eager[i], 1e-4)) << c.model << " " << i;
+  }
+}
+
+TEST(Bench, EntryPointsAreTimedByName) {
+  models::Model model = test::build("resnet18", {"num_classes=10"});
+  model.module->eval();
+  int bound = 0;
+  model.entries.push_back({"halves", {"x"}, {{1, 3, 16, 16}}, [&bound]() -> models::Forward {
+                             ++bound;  // made once, before any timed run
+                             return [](const std::vector<at::Tensor>& in) { return std::vector<at::Tensor>{in[0] / 2}; };
+                           }});
+  tasks::BenchOptions options;
+  options.engines = {"eager"};
+  options.runs = 2;
+  options.warmup = 0;
+  options.entry = "halves";
+  const tasks::BenchResult r = tasks::bench(model, options);
+  EXPECT_EQ(bound, 1);
+  EXPECT_EQ(r.entry, "halves");
+  EXPECT_EQ(r.input_sizes, (std::vector<IntList>{{1, 3, 16, 16}}));
+  EXPECT_EQ(r.results[0].times_ms.size(), 2u);
+  options.entry = "track";
+  try {
+    tasks::bench(model, options);
+    FAIL() << "an unknown entry point was accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "bench: resnet18 has no entry point 'track' (entry points: forward, halves)");
+  }
+}
+
+TEST(BenchCli, JsonHasTheContractsFields) {
+  const auto r = test::run_reskit(
+      "bench resnet18 --set num_classes=10 --input-size 1x3x32x32 --engine eager,torchscript --runs 2 --warmup 1 "
+      "--threads 1 --format json --quiet");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["model"], "resnet18");
+  EXPECT_EQ(j["input_sizes"], nlohmann::json::parse("[[1, 3, 32, 32]]"));
+  EXPECT_EQ(j["threads"], 1);
+  EXPECT_GT(j["gflop"].get<double>(), 0);
+  ASSERT_EQ(j["results"].size(), 2u);
+  for (const auto& e : j["results"]) {
+    EXPECT_GT(e["min_ms"].get<double>(), 0);
+    EXPECT_GE(e["median_ms"].get<double>(), e["min_ms"].get<double>());
+    EXPECT_EQ(e["runs"], 2);
+    EXPECT_GT(e["gflops"].get<double>(), 0);
+  }
+  EXPECT_EQ(j["results"][1]["engine"], "torchscript");
+}
+
+TEST(BenchCli, TableAndErrors) {
+  auto r = test::run_reskit("bench resnet18 --set num_classes=10 --input-size 1x3x32x32 --engine eager --runs 1 --quiet");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("resnet18 on 1x3x32x32: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\neager "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("peak RSS "), std::string::npos) << r.out;
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"bench resnet18 --engine turbo", "bench: unknown engine 'turbo' (engines: eager, libtorch, torchscript, fast)"},
+      {"bench resnet18 --runs 0", "bench: --runs must be at least 1, got 0"},
+      {"bench resnet18 --input-size 1x1x32x32",
+       "resnet18: cannot run on input 1x1x32x32: "},
+  };
+  for (const auto& [args, message] : bad) {
+    r = test::run_reskit(args + " --quiet");
+    EXPECT_EQ(r.status, 1) << args;
+    EXPECT_EQ(r.err.rfind("reskit: " + message, 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace reskit

@@ -1,0 +1,56 @@
+// reskit bench: latency side by side, engines interleaved (CONTRACT.md).
+#include <iostream>
+#include <sstream>
+
+#include "model_command.h"
+#include "reskit/core/error.h"
+#include "reskit/tasks/bench.h"
+
+namespace reskit::cli {
+namespace {
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  for (std::string part; std::getline(in, part, ',');)
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
+}  // namespace
+
+int cmd_bench(const Args& argv) {
+  ModelCommand command(
+      "bench",
+      "reskit bench MODEL [--set KEY=VALUE ...] [--input-size 1x3x224x224 ...] [--engine eager,torchscript] "
+      "[--runs N] [--warmup N] [--threads N] [--entry NAME] [--format table|json]",
+      "Times one forward pass (eval, no-grad, inputs made once) per engine, interleaving the engines run by run; "
+      "prints min and median ms, GFLOP/s from the mult-adds `reskit summary` counts, and peak RSS. Engines: "
+      "eager (reskit's modules), libtorch (the same on LibTorch's own convolution choice), torchscript "
+      "(trace, freeze, optimize_for_inference), fast (reskit's engine, to come).",
+      {{"input-size", "NxCxHxW", "an input's shape, in the entry's argument order (default: its example)", true},
+       {"engine", "a,b,...", "eager, libtorch, torchscript, fast (default eager,torchscript)"},
+       {"runs", "N", "timed runs per engine (default 20)"},
+       {"warmup", "N", "untimed runs per engine first (default 3)"},
+       {"entry", "NAME", "the entry point to time, for models with several (default forward)"},
+       {"format", "table|json", "output format (default table)"},
+       {"quiet", "", "no progress on stderr"}});
+  if (!command.parse(argv)) return 0;
+  const ParsedArgs& args = command.args();
+  tasks::BenchOptions options;
+  if (args.has("engine")) options.engines = split_commas(args.get("engine"));
+  if (options.engines.empty()) throw Error("bench: --engine lists no engine");
+  options.runs = args.get_int("runs", options.runs);
+  options.warmup = args.get_int("warmup", options.warmup);
+  options.entry = args.get("entry");
+  for (const std::string& text : args.all("input-size")) options.input_sizes.push_back(parse_size(text, "input-size"));
+  const std::string format = command.command().choice(args, "format", {"table", "json"});
+  options.progress = progress_style(args.has("quiet"));
+
+  const tasks::PreparedModel prepared = command.prepare();
+  const tasks::BenchResult result = tasks::bench(prepared.model, options);
+  std::cout << (format == "json" ? tasks::format_bench_json(result) + "\n" : tasks::format_bench_table(result));
+  return 0;
+}
+
+}  // namespace reskit::cli

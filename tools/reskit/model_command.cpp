@@ -1,0 +1,35 @@
+#include "model_command.h"
+
+#include <iostream>
+
+namespace reskit::cli {
+namespace {
+
+std::vector<FlagSpec> with_model_flags(std::vector<FlagSpec> own) {
+  std::vector<FlagSpec> flags = model_flags();
+  flags.insert(flags.end(), own.begin(), own.end());
+  return flags;
+}
+
+}  // namespace
+
+ModelCommand::ModelCommand(std::string name, std::string usage, std::string summary, std::vector<FlagSpec> own_flags)
+    : command_(std::move(name), std::move(usage), std::move(summary), with_model_flags(std::move(own_flags))) {}
+
+bool ModelCommand::parse(const Args& argv, size_t max_positional) {
+  args_ = command_.parse(argv, max_positional);
+  if (args_.help) std::cout << command_.help_text();
+  return !args_.help;
+}
+
+tasks::PreparedModel ModelCommand::prepare(const std::string& model_name) const {
+  tasks::PreparedModel prepared = tasks::prepare_model(request(model_name));
+  const io::LoadReport& report = prepared.load_report;
+  for (const std::string& line : report.mismatched) std::cerr << "reskit: not loaded: " << line << '\n';
+  if (!report.missing.empty() || !report.unexpected.empty())
+    std::cerr << "reskit: non-strict load: " << report.missing.size() << " missing, " << report.unexpected.size()
+              << " unexpected key(s)\n";
+  return prepared;
+}
+
+}  // namespace reskit::cli

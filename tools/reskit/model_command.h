@@ -1,0 +1,39 @@
+#pragma once
+// What the commands that build a model share (run, summary, print,
+// classify, bench): MODEL, optional when a checkpoint's sidecar names it;
+// the model flags (--set, --config, --weights, --non-strict, --seed,
+// --device, --threads) before the command's own; --help; and preparing the
+// model, with a non-strict load's report on stderr.
+#include <string>
+#include <vector>
+
+#include "cli_args.h"
+#include "commands.h"
+#include "reskit/tasks/model_setup.h"
+
+namespace reskit::cli {
+
+class ModelCommand {
+ public:
+  ModelCommand(std::string name, std::string usage, std::string summary, std::vector<FlagSpec> own_flags);
+
+  // Parses argv; returns false when --help was asked for (it is printed).
+  // `max_positional` counts MODEL.
+  bool parse(const Args& argv, size_t max_positional = 1);
+
+  const ParsedArgs& args() const { return args_; }
+  const Command& command() const { return command_; }
+  // The first positional: the model's name, or "" for the sidecar's.
+  std::string model_name() const { return args_.positional.empty() ? "" : args_.positional[0]; }
+
+  tasks::ModelRequest request(const std::string& model_name) const { return model_request(args_, model_name); }
+  // Builds, loads and places the model named `model_name` (default: model_name()).
+  tasks::PreparedModel prepare() const { return prepare(model_name()); }
+  tasks::PreparedModel prepare(const std::string& model_name) const;
+
+ private:
+  Command command_;
+  ParsedArgs args_;
+};
+
+}  // namespace reskit::cli
