@@ -43,7 +43,7 @@ void expect_parity(const ParityCase& c, const std::string& weights, c10::Device 
   std::vector<at::Tensor> inputs;
   for (int i = 0; i < written["inputs"].get<int>(); ++i)
     inputs.push_back(io::read_npy(c.dir() + "/input" + std::to_string(i) + ".npy").to(device));
-  const std::vector<at::Tensor> outputs = tasks::run_forward(c.model, model.forward, inputs);
+  const std::vector<at::Tensor> outputs = tasks::run_forward(model, inputs);
   ASSERT_EQ(static_cast<int>(outputs.size()), written["outputs"].get<int>());
   for (size_t k = 0; k < outputs.size(); ++k)
     EXPECT_TRUE(test::close(outputs[k], io::read_npy(c.dir() + "/out" + std::to_string(k) + ".npy"), kRelTol))

@@ -171,6 +171,24 @@ def main():
     with zipfile.ZipFile(os.path.join(out, "bad_no_pickle.pt"), "w") as z:
         z.writestr("archive/version", "3\n")
         z.writestr("archive/notes.txt", "no data.pkl here\n")
+    # torch.save stores its records; these are zips made otherwise.
+    def rewrite_zip(name, transform):
+        with zipfile.ZipFile(os.path.join(out, "full_zip.pt")) as src, \
+                zipfile.ZipFile(os.path.join(out, name), "w") as dst:
+            for info in src.infolist():
+                data, compress = transform(info.filename, src.read(info.filename))
+                dst.writestr(info.filename, data, compress_type=compress)
+
+    rewrite_zip("bad_compressed_zip.pt", lambda n, d: (d, zipfile.ZIP_DEFLATED))
+    # A decompression bomb: the first storage inflates to 256 MiB from a file of ~260 KB.
+    first = [n for n in zipfile.ZipFile(os.path.join(out, "full_zip.pt")).namelist() if "/data/" in n][0]
+    rewrite_zip("bad_bomb_zip.pt", lambda n, d: (b"\0" * (256 << 20), zipfile.ZIP_DEFLATED) if n == first
+                else (d, zipfile.ZIP_STORED))
+    rewrite_zip("bad_version_zip.pt", lambda n, d: (b"garbage\n" if n.endswith("/version") else d, zipfile.ZIP_STORED))
+    # A complex storage where the model has a float parameter.
+    complex_sd = collections.OrderedDict(model_sd)
+    complex_sd["0.weight"] = torch.complex(model_sd["0.weight"], torch.ones_like(model_sd["0.weight"]))
+    torch.save(complex_sd, os.path.join(out, "complex_weight_zip.pt"))
     assert not os.path.exists(marker)
     print("wrote checkpoints to", out)
 

@@ -124,6 +124,14 @@ int thread_count(const ParsedArgs& args) {
   return static_cast<int>(threads);
 }
 
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  for (std::string part; std::getline(in, part, ',');)
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
 std::vector<int64_t> parse_size(const std::string& text, const std::string& flag) {
   std::vector<int64_t> dims;
   std::stringstream in(text);

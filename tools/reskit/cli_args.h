@@ -50,6 +50,9 @@ tasks::ModelRequest model_request(const ParsedArgs& args, const std::string& mod
 // --threads N, checked; 0 when absent (the CPUs this process may use).
 int thread_count(const ParsedArgs& args);
 
+// "a,b,,c" -> {"a", "b", "c"}
+std::vector<std::string> split_commas(const std::string& text);
+
 // "10x3x224x224" -> {10, 3, 224, 224}
 std::vector<int64_t> parse_size(const std::string& text, const std::string& flag);
 

@@ -1,23 +1,11 @@
 // reskit bench: latency side by side, engines interleaved (CONTRACT.md).
 #include <iostream>
-#include <sstream>
 
 #include "model_command.h"
 #include "reskit/core/error.h"
 #include "reskit/tasks/bench.h"
 
 namespace reskit::cli {
-namespace {
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> parts;
-  std::stringstream in(text);
-  for (std::string part; std::getline(in, part, ',');)
-    if (!part.empty()) parts.push_back(part);
-  return parts;
-}
-
-}  // namespace
 
 int cmd_bench(const Args& argv) {
   ModelCommand command(

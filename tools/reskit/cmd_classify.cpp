@@ -45,7 +45,7 @@ int cmd_classify(const Args& argv) {
   nlohmann::json results = nlohmann::json::array();
   for (const std::string& image : images) {
     at::Tensor x = io::load_imagenet_image(image, resize, 224).to(prepared.device);
-    const at::Tensor logits = tasks::run_forward(prepared.model.name, prepared.model.forward, {x}).at(0);
+    const at::Tensor logits = tasks::run_forward(prepared.model, {x}).at(0);
     std::vector<tasks::Prediction> best = tasks::top_k(logits[0], top, labels);
     if (format == "json") {
       nlohmann::json preds = nlohmann::json::array();

@@ -25,7 +25,7 @@ int cmd_run(const Args& argv) {
   const tasks::PreparedModel prepared = command.prepare();
   std::vector<at::Tensor> inputs;
   for (const std::string& path : args.all("input")) inputs.push_back(io::read_npy(path).to(prepared.device));
-  const std::vector<at::Tensor> outputs = tasks::run_forward(prepared.model.name, prepared.model.forward, inputs);
+  const std::vector<at::Tensor> outputs = tasks::run_forward(prepared.model, inputs);
 
   const std::filesystem::path out_dir = args.get("out");
   std::error_code ec;

@@ -1,24 +1,11 @@
 // reskit summary: torchinfo's table (or JSON) for a registry model (CONTRACT.md).
 #include <iostream>
-#include <sstream>
 
 #include "model_command.h"
 #include "reskit/core/error.h"
 #include "reskit/tasks/summary.h"
 
 namespace reskit::cli {
-namespace {
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> parts;
-  std::stringstream in(text);
-  std::string part;
-  while (std::getline(in, part, ','))
-    if (!part.empty()) parts.push_back(part);
-  return parts;
-}
-
-}  // namespace
 
 int cmd_summary(const Args& argv) {
   ModelCommand command(

@@ -19,7 +19,15 @@ using StateDict = std::vector<std::pair<std::string, at::Tensor>>;
 // "module." prefix (DataParallel) is stripped. Never runs code from the file:
 // only the globals a state dict needs are accepted, and every size is checked
 // against the file. Throws reskit::Error naming the file on any problem.
-StateDict read_state_dict(const std::string& path);
+//
+// What reading cost is bounded by the file's size, and `cost` (when given)
+// receives it, also when reading fails: the tests and fuzz targets check it.
+struct ReadCost {
+  uint64_t file_bytes = 0;
+  size_t pickle_values = 0, bytes_copied = 0, bytes_hashed = 0;  // summed over the file's pickles
+  uint64_t storage_bytes = 0;                                     // tensor data read or allocated
+};
+StateDict read_state_dict(const std::string& path, ReadCost* cost = nullptr);
 
 // Writes a plain state dict (Python's torch.load returns a dict of tensors),
 // atomically: the file appears whole or not at all.

@@ -14,6 +14,7 @@
 
 #include "reskit/core/error.h"
 #include "reskit/io/pickle_reader.h"
+#include "reskit/io/zip_directory.h"
 
 // Reading what torch.save writes: the zip container and the legacy pickle
 // stream, through the whitelisting pickle reader (pickle_reader.h).
@@ -42,7 +43,7 @@ const PickleValue* inner_state_dict(const PickleValue& dict) {
 }
 
 StateDict to_state_dict(const PickleValue& top, const std::string& ctx) {
-  if (top.is(Kind::Object)) throw Error(ctx + ": unsupported global '" + top.text + "'");
+  if (top.is(Kind::Object)) throw Error(ctx + ": unsupported global '" + top.global_name() + "'");
   if (!top.is(Kind::Dict)) throw Error(ctx + ": holds " + describe_kind(top.kind) + ", not a state dict");
   // Training scripts save {"state_dict": ..., "epoch": ...} or {"model": ...};
   // a few levels of that are unwrapped, never a real parameter (those are tensors).
@@ -59,7 +60,7 @@ StateDict to_state_dict(const PickleValue& top, const std::string& ctx) {
     const PickleValue* key = dict->items[i];
     const PickleValue* value = dict->items[i + 1];
     if (key->is(Kind::String) && value->is(Kind::Object) && dict != &top)  // a tensor we cannot rebuild
-      throw Error(ctx + ": '" + key->text + "' is an unsupported global '" + value->text + "'");
+      throw Error(ctx + ": '" + key->text.substr(0, 200) + "' is an unsupported global '" + value->global_name() + "'");
     if (!key->is(Kind::String) || !value->is(Kind::Tensor)) continue;  // epoch, optimizer, ...
     std::string name = key->text;
     if (name.compare(0, kParallelPrefix.size(), kParallelPrefix) == 0) name.erase(0, kParallelPrefix.size());
@@ -69,11 +70,33 @@ StateDict to_state_dict(const PickleValue& top, const std::string& ctx) {
   return out;
 }
 
+// Adds what an Unpickler and its resolver cost to `cost` however reading ends.
+template <typename Resolver>
+class CostReport {
+ public:
+  CostReport(ReadCost* cost, const Unpickler& u, const Resolver& r) : cost_(cost), u_(u), r_(r) {}
+  ~CostReport() {
+    if (!cost_) return;
+    cost_->pickle_values += u_.stats().values;
+    cost_->bytes_copied += u_.stats().bytes_copied;
+    cost_->bytes_hashed += u_.stats().bytes_hashed;
+    cost_->storage_bytes += r_.storage_bytes;
+  }
+  CostReport(const CostReport&) = delete;
+  CostReport& operator=(const CostReport&) = delete;
+
+ private:
+  ReadCost* cost_;
+  const Unpickler& u_;
+  const Resolver& r_;
+};
+
 // ---- zip container (torch.save since 1.6, torch::pickle_save) ---------------
 
 class ZipResolver : public TorchResolver {
  public:
   explicit ZipResolver(caffe2::serialize::PyTorchStreamReader& reader) : reader_(reader) {}
+  uint64_t storage_bytes = 0;
 
  protected:
   at::Tensor load_storage(Unpickler& u, const std::string& key, at::ScalarType dtype, int64_t numel) override {
@@ -84,6 +107,7 @@ class ZipResolver : public TorchResolver {
     if (static_cast<uint64_t>(numel) > nbytes / element)
       u.fail("record '" + record + "' holds " + std::to_string(nbytes) + " bytes, too few for " +
              std::to_string(numel) + " elements");
+    storage_bytes += nbytes;
     if (numel == 0) return at::empty({0}, at::TensorOptions().dtype(dtype));
     // The tensor keeps the record's buffer alive: no copy.
     auto owner = std::make_shared<at::DataPtr>(std::move(data));
@@ -99,7 +123,37 @@ std::string read_record(caffe2::serialize::PyTorchStreamReader& reader, const st
   return std::string(static_cast<const char*>(data.get()), size);
 }
 
-StateDict read_zip(const std::string& path, const std::string& ctx) {
+// What the archive's directory says of the records reskit reads, checked
+// before LibTorch's reader inflates any: torch.save stores them uncompressed,
+// and a compressed one could inflate to any size (a 3 MB file to 3 GiB), so
+// none is read; the format version must be a number, which LibTorch's reader
+// parses unchecked. Other records (a TorchScript archive's code) are never read.
+bool read_by_reskit(const std::string& name) {
+  const auto ends_with = [&](const char* tail) {
+    const size_t n = std::strlen(tail);
+    return name.size() >= n && name.compare(name.size() - n, n, tail) == 0;
+  };
+  return ends_with("data.pkl") || ends_with("version") || ends_with("byteorder") || name.find("data/") != std::string::npos;
+}
+
+void check_zip_records(const std::string& path, const std::string& ctx) {
+  for (const ZipEntry& e : read_zip_directory(path, ctx)) {
+    if (!read_by_reskit(e.name)) continue;
+    if (e.method != 0)
+      throw Error(ctx + ": record '" + e.name.substr(0, 200) + "' is compressed (zip method " +
+                  std::to_string(e.method) + "); torch.save stores records uncompressed, so it is not read");
+    if (e.compressed_size != e.uncompressed_size)
+      throw Error(ctx + ": bad zip archive: stored record '" + e.name.substr(0, 200) + "' has two sizes");
+    if (e.name != "version" && (e.name.size() < 8 || e.name.compare(e.name.size() - 8, 8, "/version") != 0)) continue;
+    std::string version = read_stored_record(path, e, 32, ctx);
+    while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) version.pop_back();
+    if (version.empty() || version.size() > 19 || version.find_first_not_of("0123456789") != std::string::npos)
+      throw Error(ctx + ": bad zip archive: its '" + e.name.substr(0, 200) + "' record is not a number");
+  }
+}
+
+StateDict read_zip(const std::string& path, const std::string& ctx, ReadCost* cost) {
+  check_zip_records(path, ctx);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
@@ -119,6 +173,8 @@ StateDict read_zip(const std::string& path, const std::string& ctx) {
   std::string pickle = read_record(*reader, "data.pkl");
   ZipResolver resolver(*reader);
   Unpickler u(ctx, resolver);
+  const CostReport<ZipResolver> report(cost, u, resolver);
+  if (cost) cost->bytes_copied += pickle.size();
   size_t end = 0;
   const PickleValue& top = u.load(pickle.data(), pickle.size(), 0, &end);
   return to_state_dict(top, ctx);
@@ -132,6 +188,7 @@ StateDict read_zip(const std::string& path, const std::string& ctx) {
 class LegacyResolver : public TorchResolver {
  public:
   explicit LegacyResolver(size_t file_size) : budget_(file_size) {}
+  uint64_t storage_bytes = 0;
 
   // Copies the bytes for storage `key` from data[*pos]; advances *pos.
   void fill(Unpickler& u, const std::string& key, const std::string& data, size_t* pos) {
@@ -168,6 +225,7 @@ class LegacyResolver : public TorchResolver {
     if (static_cast<uint64_t>(numel) > budget_ || nbytes > budget_)
       u.fail("corrupted pickle: storage '" + key + "' is larger than the file");
     budget_ -= nbytes;
+    storage_bytes += nbytes;
     at::Tensor t = at::empty({numel}, at::TensorOptions().dtype(dtype));
     slots_.emplace(key, Slot{t, false});
     return t;
@@ -188,9 +246,10 @@ bool is_legacy_magic(const PickleValue& v) {
   return v.is(Kind::BigInt) && v.text == kMagic;
 }
 
-StateDict read_legacy(const std::string& data, const std::string& ctx) {
+StateDict read_legacy(const std::string& data, const std::string& ctx, ReadCost* cost) {
   LegacyResolver resolver(data.size());
   Unpickler u(ctx, resolver);
+  const CostReport<LegacyResolver> report(cost, u, resolver);
   size_t pos = 0;
   if (!is_legacy_magic(u.load(data.data(), data.size(), pos, &pos)))
     throw Error(ctx + ": a pickle but not a PyTorch checkpoint (no torch.save magic number)");
@@ -214,18 +273,21 @@ StateDict read_legacy(const std::string& data, const std::string& ctx) {
 
 // ---- dispatch ----------------------------------------------------------------
 
-StateDict read_any(const std::string& path, const std::string& ctx) {
+StateDict read_any(const std::string& path, const std::string& ctx, ReadCost* cost) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw Error(ctx + ": is a directory");
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    throw Error(ctx + ": not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ctx + ": cannot open: " + std::strerror(errno));
+  if (cost) cost->file_bytes = std::filesystem::file_size(path, ec);
   char head[2] = {0, 0};
   in.read(head, 2);
   std::streamsize got = in.gcount();
   if (got == 0) throw Error(ctx + ": file is empty");
   if (got == 2 && head[0] == 'P' && head[1] == 'K') {
     in.close();
-    return read_zip(path, ctx);
+    return read_zip(path, ctx, cost);
   }
   if (static_cast<uint8_t>(head[0]) != 0x80)
     throw Error(ctx + ": not a PyTorch checkpoint (neither a zip archive nor a pickle)");
@@ -234,17 +296,18 @@ StateDict read_any(const std::string& path, const std::string& ctx) {
   in.seekg(0);
   in.read(all.data(), static_cast<std::streamsize>(all.size()));
   if (!in) throw Error(ctx + ": read failed");
-  return read_legacy(all, ctx);
+  if (cost) cost->bytes_copied += all.size();
+  return read_legacy(all, ctx, cost);
 }
 
 }  // namespace
 
-StateDict read_state_dict(const std::string& path) {
+StateDict read_state_dict(const std::string& path, ReadCost* cost) {
   const std::string ctx = "checkpoint '" + path + "'";
   if (!host_is_little_endian()) throw Error(ctx + ": reading checkpoints needs a little-endian machine");
   // Whatever the layers below throw becomes one reskit::Error line.
   try {
-    return read_any(path, ctx);
+    return read_any(path, ctx, cost);
   } catch (const Error&) {
     throw;
   } catch (const c10::Error& e) {

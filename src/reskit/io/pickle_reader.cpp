@@ -11,10 +11,20 @@ namespace reskit::io {
 
 using Kind = PickleValue::Kind;
 
+// Keys are unique by content (SETITEM replaces), so the first match is the one.
 const PickleValue* PickleValue::find(const std::string& key) const {
-  if (kind != Kind::Dict || !index_) return nullptr;
-  auto it = index_->find("s" + key);
-  return it == index_->end() ? nullptr : items[it->second + 1];
+  if (kind != Kind::Dict) return nullptr;
+  for (size_t i = 0; i + 1 < items.size(); i += 2)
+    if (items[i]->is(Kind::String) && items[i]->text == key) return items[i + 1];
+  return nullptr;
+}
+
+std::string PickleValue::global_name(size_t limit) const {
+  if (kind == Kind::Object && items.size() == 1) return items[0]->global_name(limit);  // what a call made
+  std::string name = text;
+  if (kind == Kind::Object && items.size() == 2)
+    name = items[0]->text.substr(0, limit) + "." + items[1]->text.substr(0, limit);
+  return name.size() > limit ? name.substr(0, limit) + "..." : name;
 }
 
 std::string describe_kind(Kind kind) {
@@ -102,6 +112,7 @@ void Unpickler::corrupted(const std::string& what) const {
 
 PickleValue* Unpickler::make(Kind kind) {
   if (arena_.size() >= kMaxValues) fail("pickle holds too many objects");
+  ++stats_.values;
   arena_.emplace_back();
   arena_.back().kind = kind;
   return &arena_.back();
@@ -117,7 +128,21 @@ PickleValue* Unpickler::make_int(int64_t v) {
 PickleValue* Unpickler::make_text(Kind kind, const char* data, size_t n) {
   PickleValue* p = make(kind);
   p->text.assign(data, n);
+  stats_.bytes_copied += n;
   return p;
+}
+
+// An accepted global keeps its (short) name; any other is a placeholder
+// that refers to its module and name strings, which may be long and shared:
+// joining them for each of many STACK_GLOBALs would copy without bound.
+PickleValue* Unpickler::make_global(PickleValue* module, PickleValue* name) {
+  if (resolver_.accepts(module->text, name->text)) {
+    const std::string full = module->text + "." + name->text;
+    return make_text(Kind::Global, full.data(), full.size());
+  }
+  PickleValue* object = make(Kind::Object);
+  object->items = {module, name};
+  return object;
 }
 
 void Unpickler::push(PickleValue* v) {
@@ -159,15 +184,34 @@ void Unpickler::memo_put(uint64_t index, PickleValue* v) {
   memo_[index] = v;
 }
 
+// A dict key's identity: strings by content, ints by value, interned once
+// per key value, so that a key set many times (through the memo) is hashed
+// once, not once per SETITEM. 0 for keys kept without deduplication.
+uint64_t Unpickler::key_id(PickleValue* key) {
+  if (key->key_id_) return key->key_id_;
+  if (key->is(Kind::String)) {
+    stats_.bytes_hashed += key->text.size();
+    auto [it, fresh] = interned_.emplace(std::string_view(key->text), next_key_id_ + 1);
+    if (fresh)
+      ++next_key_id_;
+    else
+      stats_.bytes_hashed += key->text.size();  // the comparison that found its twin
+    return key->key_id_ = it->second;
+  }
+  if (key->is(Kind::Int)) {
+    auto [it, fresh] = interned_ints_.emplace(key->integer, next_key_id_ + 1);
+    if (fresh) ++next_key_id_;
+    return key->key_id_ = it->second;
+  }
+  return 0;
+}
+
 void Unpickler::set_item(PickleValue* dict, PickleValue* key, PickleValue* value) {
   if (dict->is(Kind::Object)) return;  // a foreign dict-like (defaultdict, ...): its items are not kept
   if (!dict->is(Kind::Dict)) corrupted("SETITEM on " + describe_kind(dict->kind));
-  std::string tag;
-  if (key->is(Kind::String)) tag = "s" + key->text;
-  else if (key->is(Kind::Int)) tag = "i" + std::to_string(key->integer);
-  if (!tag.empty()) {
-    if (!dict->index_) dict->index_ = std::make_unique<std::unordered_map<std::string, size_t>>();
-    auto [it, fresh] = dict->index_->emplace(tag, dict->items.size());
+  if (const uint64_t id = key_id(key)) {
+    if (!dict->index_) dict->index_ = std::make_unique<std::unordered_map<uint64_t, size_t>>();
+    auto [it, fresh] = dict->index_->emplace(id, dict->items.size());
     if (!fresh) {
       dict->items[it->second + 1] = value;
       return;
@@ -321,19 +365,17 @@ void Unpickler::step(Cursor& in, uint8_t op) {
       return;
     }
     case 'c': {  // GLOBAL "module\nname\n"
-      std::string module = in.line();
-      std::string name = in.line();
-      const Kind kind = resolver_.accepts(module, name) ? Kind::Global : Kind::Object;
-      push(make_text(kind, (module + "." + name).data(), module.size() + 1 + name.size()));
+      const std::string module = in.line();
+      const std::string name = in.line();
+      push(make_global(make_text(Kind::String, module.data(), module.size()),
+                       make_text(Kind::String, name.data(), name.size())));
       return;
     }
     case 0x93: {  // STACK_GLOBAL
       PickleValue* name = pop("STACK_GLOBAL");
       PickleValue* module = pop("STACK_GLOBAL");
       if (!name->is(Kind::String) || !module->is(Kind::String)) corrupted("STACK_GLOBAL of a non-string");
-      const Kind kind = resolver_.accepts(module->text, name->text) ? Kind::Global : Kind::Object;
-      std::string full = module->text + "." + name->text;
-      push(make_text(kind, full.data(), full.size()));
+      push(make_global(module, name));
       return;
     }
     case 'R':       // REDUCE
@@ -341,7 +383,9 @@ void Unpickler::step(Cursor& in, uint8_t op) {
       PickleValue* args = pop("REDUCE");
       PickleValue* callable = pop("REDUCE");
       if (callable->is(Kind::Object)) {  // never called: what it would make stays a placeholder
-        push(make_text(Kind::Object, callable->text.data(), callable->text.size()));
+        PickleValue* made = make(Kind::Object);
+        made->items = {callable};
+        push(made);
         return;
       }
       if (!callable->is(Kind::Global)) corrupted("call of " + describe_kind(callable->kind));
@@ -428,6 +472,7 @@ at::ScalarType TorchResolver::storage_dtype(const std::string& global) {
 }
 
 bool TorchResolver::accepts(const std::string& module, const std::string& name) const {
+  if (module.size() + name.size() > 64) return false;  // longer than any accepted name: not worth joining
   std::string full = module + "." + name;
   for (const char* c : kCallables)
     if (full == c) return true;
@@ -449,7 +494,7 @@ PickleValue* TorchResolver::call(Unpickler& u, const std::string& global, const 
 PickleValue* TorchResolver::persistent_load(Unpickler& u, const PickleValue& pid) {
   const auto& a = pid.items;
   if (pid.is(Kind::Tuple) && a.size() >= 2 && a[1]->is(Kind::Object))
-    u.fail("unsupported storage type '" + a[1]->text + "'");
+    u.fail("unsupported storage type '" + a[1]->global_name() + "'");
   if (!pid.is(Kind::Tuple) || a.size() < 5 || a.size() > 6 || !a[0]->is(Kind::String) || a[0]->text != "storage" ||
       !a[1]->is(Kind::Global) || !a[2]->is(Kind::String) || !a[3]->is(Kind::String) || !a[4]->is(Kind::Int))
     u.fail("corrupted pickle: unsupported persistent id");

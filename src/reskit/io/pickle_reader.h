@@ -6,8 +6,10 @@
 // checkpoint runs code. Here a resolver decides which globals exist at all
 // and what "calling" one produces, so a file can describe data and nothing
 // else. Every length is checked against the bytes left and the number of
-// values, stack entries and memo slots is capped, so a hostile file costs at
-// most a bounded multiple of its own size.
+// values, stack entries and memo slots is capped, and nothing is copied or
+// hashed twice (a foreign global refers to its names instead of joining
+// them; dict keys are interned once per value), so a hostile file costs at
+// most a bounded multiple of its own size in memory and time: Stats counts it.
 #include <ATen/core/Tensor.h>
 
 #include <cstddef>
@@ -15,6 +17,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -38,10 +41,12 @@ struct PickleValue {
   int64_t integer = 0;
   double number = 0.0;
   // String and Bytes: the bytes (strings are UTF-8 as pickled); BigInt: its
-  // little-endian two's complement bytes; Global and Object: "module.name".
+  // little-endian two's complement bytes; Global (an accepted, short name):
+  // "module.name".
   std::string text;
   // Tuple and List: the elements; Dict: key, value, key, value, ... in
-  // insertion order.
+  // insertion order; Object: its module and name strings, or for what a call
+  // of one made, the called Object.
   std::vector<PickleValue*> items;
   // Tensor: the tensor; Storage: a 1-D tensor over the whole storage.
   at::Tensor tensor;
@@ -50,12 +55,16 @@ struct PickleValue {
   size_t dict_size() const { return items.size() / 2; }
   // The value stored under a string key of a Dict, or nullptr.
   const PickleValue* find(const std::string& key) const;
+  // Global and Object: "module.name" for messages, cut to `limit` characters.
+  std::string global_name(size_t limit = 200) const;
 
  private:
   friend class Unpickler;
-  // Dict only: position of each string/int key in `items`, so that SETITEM
-  // replaces like Python does without a quadratic scan.
-  std::unique_ptr<std::unordered_map<std::string, size_t>> index_;
+  // Dict only: position of each key in `items` by its interned identity, so
+  // that SETITEM replaces like Python does without a scan or a string copy.
+  std::unique_ptr<std::unordered_map<uint64_t, size_t>> index_;
+  // String and Int keys: their identity once interned (0: not yet).
+  uint64_t key_id_ = 0;
 };
 
 // "a list", "an int", ...: for messages.
@@ -88,6 +97,15 @@ class Unpickler {
 
   // A new value in the arena (for resolvers).
   PickleValue* make(PickleValue::Kind kind);
+
+  // What reading has cost so far, in units a test can bound by the file's
+  // size (counted, not timed).
+  struct Stats {
+    size_t values = 0;        // made in the arena
+    size_t bytes_copied = 0;  // into strings
+    size_t bytes_hashed = 0;  // by key interning (hashed or compared)
+  };
+  const Stats& stats() const { return stats_; }
   [[noreturn]] void fail(const std::string& what) const;
   const std::string& context() const { return context_; }
 
@@ -108,6 +126,8 @@ class Unpickler {
   PickleValue* make_int(int64_t v);
   PickleValue* make_text(PickleValue::Kind kind, const char* data, size_t n);
   void set_item(PickleValue* dict, PickleValue* key, PickleValue* value);
+  uint64_t key_id(PickleValue* key);
+  PickleValue* make_global(PickleValue* module, PickleValue* name);
   [[noreturn]] void corrupted(const std::string& what) const;
 
   std::string context_;
@@ -120,6 +140,12 @@ class Unpickler {
   std::vector<PickleValue*> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PickleValue*> memo_;
+  // Interned string keys: content -> identity. The views point into arena
+  // values, which never move.
+  std::unordered_map<std::string_view, uint64_t> interned_;
+  std::unordered_map<int64_t, uint64_t> interned_ints_;
+  uint64_t next_key_id_ = 0;
+  Stats stats_;
   size_t op_pos_ = 0;  // where the current opcode starts, for messages
   bool stopped_ = false;
 };

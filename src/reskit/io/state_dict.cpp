@@ -41,6 +41,18 @@ void add_own_tensors(const torch::nn::Module& module, const std::string& prefix,
     if (b.value().defined()) out.emplace_back(prefix + b.key(), b.value().detach());
 }
 
+// PyTorch's load_state_dict copies whatever dtype into the parameter's: a
+// float16 or float64 checkpoint loads into float32, as there. What would
+// silently lose a kind of value is refused: complex into real (the imaginary
+// part), floating into integer, bool to or from anything else.
+bool converts_losslessly(at::ScalarType from, at::ScalarType to) {
+  if (from == to) return true;
+  if (from == at::kBool || to == at::kBool) return false;
+  if (at::isComplexType(from) && !at::isComplexType(to)) return false;
+  if (at::isFloatingType(from) && at::isIntegralType(to, /*includeBool=*/false)) return false;
+  return true;
+}
+
 }  // namespace
 
 // Module by module in pre-order, each one's parameters then its buffers:
@@ -73,6 +85,9 @@ LoadReport load_state_dict(torch::nn::Module& module, const StateDict& state, bo
       report.mismatched.push_back(key + ": file " + shape_text(source) + " vs model " + shape_text(target));
       continue;
     }
+    if (!converts_losslessly(source.scalar_type(), target.scalar_type()))
+      throw Error("checkpoint '" + source_name + "': '" + key + "' is " + c10::toString(source.scalar_type()) +
+                  ", which the model's " + c10::toString(target.scalar_type()) + " cannot hold without losing values");
     copies.emplace_back(target, &source);
     report.loaded.push_back(key);
   }

@@ -17,6 +17,7 @@
 #include "reskit/core/error.h"
 #include "reskit/core/text_format.h"
 #include "reskit/layers/conv.h"
+#include "reskit/tasks/memory_check.h"
 #include "reskit/tasks/model_setup.h"
 #include "reskit/tasks/summary.h"
 #include "reskit/tasks/torchscript.h"
@@ -130,11 +131,11 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
   };
   at::manual_seed(0);
   std::vector<at::Tensor> inputs;
-  for (const IntList& size : result.input_sizes) {
+  for (const IntList& size : result.input_sizes)
     for (int64_t d : size)
       if (d <= 0) throw Error(model.name + ": input sizes must be positive, got " + sizes_text(size));
-    inputs.push_back(at::randn(size).to(device));
-  }
+  check_forward_memory(model.name, *model.module, target.forward, result.input_sizes);
+  for (const IntList& size : result.input_sizes) inputs.push_back(at::randn(size).to(device));
   try {
     result.gflop = 2.0 * static_cast<double>(summarize(*model.module, target.forward, inputs).totals.total_mult_adds) / 1e9;
   } catch (const c10::Error& e) {

@@ -13,6 +13,7 @@
 #include "reskit/core/text_format.h"
 #include "reskit/core/threads.h"
 #include "reskit/io/atomic_file.h"
+#include "reskit/tasks/memory_check.h"
 
 namespace reskit::tasks {
 namespace {
@@ -92,15 +93,15 @@ Error cannot_run(const std::string& model_name, const std::vector<IntList>& inpu
   return Error(model_name + ": cannot run on input " + sizes_text(input_sizes) + ": " + what.substr(0, what.find('\n')));
 }
 
-std::vector<at::Tensor> run_forward(const std::string& model_name, const models::Forward& forward,
-                                    const std::vector<at::Tensor>& inputs) {
+std::vector<at::Tensor> run_forward(const models::Model& model, const std::vector<at::Tensor>& inputs) {
+  std::vector<IntList> sizes;
+  for (const at::Tensor& x : inputs) sizes.push_back(x.sizes().vec());
+  check_forward_memory(model.name, *model.module, model.forward, sizes);
   at::NoGradGuard no_grad;
   try {
-    return forward(inputs);
+    return model.forward(inputs);
   } catch (const c10::Error& e) {
-    std::vector<IntList> sizes;
-    for (const at::Tensor& x : inputs) sizes.push_back(x.sizes().vec());
-    throw cannot_run(model_name, sizes, e);
+    throw cannot_run(model.name, sizes, e);
   }
 }
 

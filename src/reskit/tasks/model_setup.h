@@ -46,11 +46,11 @@ void save_checkpoint(const std::string& path, const models::Model& model);
 
 std::string sidecar_path(const std::string& weights_path);
 
-// `forward(inputs)` under no-grad. A LibTorch error on the way (a wrong
-// shape, too small an input) becomes one line naming the model and inputs:
+// The model's forward on `inputs` under no-grad, once it is known to fit in
+// memory (tasks/memory_check.h). A LibTorch error on the way (a wrong shape,
+// too small an input) becomes one line naming the model and inputs:
 //   resnet50: cannot run on input 1x3x2x2: <LibTorch's reason>
-std::vector<at::Tensor> run_forward(const std::string& model_name, const models::Forward& forward,
-                                    const std::vector<at::Tensor>& inputs);
+std::vector<at::Tensor> run_forward(const models::Model& model, const std::vector<at::Tensor>& inputs);
 // That line, for callers that run the forward themselves.
 Error cannot_run(const std::string& model_name, const std::vector<IntList>& input_sizes, const c10::Error& error);
 

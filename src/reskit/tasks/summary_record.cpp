@@ -18,6 +18,7 @@
 #include "reskit/core/module_call.h"
 #include "reskit/core/text_format.h"
 #include "reskit/models/registry.h"
+#include "reskit/tasks/memory_check.h"
 #include "reskit/tasks/model_setup.h"
 #include "reskit/tasks/python_view.h"
 #include "reskit/tasks/summary.h"
@@ -368,11 +369,12 @@ SummaryResult summarize(const models::Model& model, const std::vector<std::vecto
     device = p.device();
     break;
   }
-  for (const auto& size : input_sizes) {
+  for (const auto& size : input_sizes)
     for (int64_t d : size)
       if (d <= 0) throw Error(model.name + ": input sizes must be positive, got " + sizes_text(size));
+  check_forward_memory(model.name, *model.module, model.forward, input_sizes);
+  for (const auto& size : input_sizes)
     inputs.push_back(at::rand(size, at::TensorOptions().device(device)));  // torch.rand: only the shape matters
-  }
   try {
     return summarize(*model.module, model.forward, inputs);
   } catch (const c10::Error& e) {
