@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "reskit/core/option_fields.h"
+#include "reskit/core/options_json.h"
 
 namespace reskit {
 namespace {
@@ -95,6 +96,22 @@ TEST(OptionFields, BadValuesAreOneLineErrorsNamingTheOption) {
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()).rfind("outer: unknown option 'inner.width' (options: ratio, label, ", 0), 0u);
   }
+}
+
+// Found by tests/fuzz/fuzz_options.cpp: a string option that is not UTF-8
+// made the JSON of the options (sidecars) throw outside reskit::Error.
+TEST(OptionFields, StringOptionsAreUtf8) {
+  Options o("outer", option_specs(Outer()));
+  try {
+    o.set_from_assignment("label=y\xff\xff");
+    FAIL() << "invalid UTF-8 was accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "outer: option 'label' expects UTF-8 text, got '(not UTF-8)'");
+  }
+  for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"})
+    EXPECT_THROW(o.set_from_text("label", bad), Error) << bad;
+  o.set_from_text("label", "gr\xc3\xbc\xc3\x9f" "e \xe2\x82\xac \xf0\x9f\x98\x80");  // "grüße € 😀"
+  EXPECT_NE(options_to_json(o).find("gr\xc3\xbc"), std::string::npos);
 }
 
 TEST(OptionFields, ExtendingStructsListTheBaseFirst) {

@@ -34,6 +34,40 @@ bool parse_int(const std::string& text, int64_t* out) {
   return true;
 }
 
+// Well-formed UTF-8: no stray continuation bytes, no overlong or surrogate
+// forms, nothing above U+10FFFF.
+bool valid_utf8(const std::string& text) {
+  static constexpr uint32_t kSmallest[] = {0, 0x80, 0x800, 0x10000};  // by continuation bytes
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char lead = s[i];
+    size_t extra = 0;
+    uint32_t code = lead;
+    if (lead >= 0x80) {
+      if ((lead & 0xE0) == 0xC0) {
+        extra = 1;
+        code = lead & 0x1F;
+      } else if ((lead & 0xF0) == 0xE0) {
+        extra = 2;
+        code = lead & 0x0F;
+      } else if ((lead & 0xF8) == 0xF0) {
+        extra = 3;
+        code = lead & 0x07;
+      } else {
+        return false;
+      }
+    }
+    if (i + extra >= text.size() && extra > 0) return false;
+    for (size_t k = 1; k <= extra; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+      code = (code << 6) | (s[i + k] & 0x3F);
+    }
+    if (code < kSmallest[extra] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
 IntList parse_int_list(const OptionSpec& spec, const std::string& text, const std::string& owner) {
   IntList values;
   for (const std::string& item : split(text, ',')) {
@@ -103,6 +137,8 @@ OptionValue parse_value(const OptionSpec& spec, const std::string& text, const s
       if (text == "false" || text == "0") return false;
       bad_value(spec, text, owner, "true or false");
     case OptionType::kString:
+      // Options end up in JSON (sidecars, `reskit models`), which holds UTF-8 only.
+      if (!valid_utf8(text)) bad_value(spec, "(not UTF-8)", owner, "UTF-8 text");
       if (!spec.choices.empty() &&
           std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {
         std::string words;

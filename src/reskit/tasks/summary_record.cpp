@@ -345,8 +345,11 @@ SummaryResult Recorder::finish(const std::vector<at::Tensor>& inputs) {
 
 SummaryResult summarize(torch::nn::Module& root, const SummaryForward& forward, const std::vector<at::Tensor>& inputs) {
   Recorder recorder(root);
+  // torchinfo's default mode, the model's own restored afterwards. A model
+  // already in eval mode is not written to: threads serving it may be
+  // running it (the memory check summarises a probe of a live model).
   const bool was_training = root.is_training();
-  root.eval();  // torchinfo's default mode; it restores the model's own mode afterwards
+  if (was_training) root.eval();
   try {
     torch::NoGradGuard no_grad;
     ObserveCalls observe(&recorder);
@@ -355,10 +358,10 @@ SummaryResult summarize(torch::nn::Module& root, const SummaryForward& forward, 
     std::vector<at::Tensor> outputs = forward(inputs);
     recorder.leave(root, outputs);
   } catch (...) {
-    root.train(was_training);
+    if (was_training) root.train(true);
     throw;
   }
-  root.train(was_training);
+  if (was_training) root.train(true);
   return recorder.finish(inputs);
 }
 
