@@ -25,8 +25,13 @@ if(NOT output MATCHES "resnet50")
   message(FATAL_ERROR "installed reskit models does not list resnet50")
 endif()
 
+# A sanitized library needs its sanitizer's runtime in the program too.
+set(flags)
+if(SANITIZE)
+  set(flags -DCMAKE_CXX_FLAGS=-fsanitize=${SANITIZE} -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${SANITIZE})
+endif()
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/downstream -B ${WORK_DIR}/downstream -DCMAKE_BUILD_TYPE=Release
-    -DCMAKE_PREFIX_PATH=${prefix} -DTorch_DIR=${TORCH_DIR})
+    -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_PREFIX_PATH=${prefix} -DTorch_DIR=${TORCH_DIR} ${flags})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/downstream)
 run(${WORK_DIR}/downstream/downstream)
 get_filename_component(expected_data ${prefix}/share/reskit ABSOLUTE)

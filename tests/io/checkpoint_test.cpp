@@ -296,7 +296,7 @@ StateDict mixed_state() {
       {"conv.weight", at::randn({2, 3, 3, 3}, at::TensorOptions().dtype(at::kFloat))},
       {"f64", base},
       {"view", base.slice(0, 1).slice(1, 0, 6, 2)},
-      {"i64", at::tensor({int64_t(-1) << 40, int64_t(3)}, at::kLong)},
+      {"i64", at::tensor({-(int64_t(1) << 40), int64_t(3)}, at::kLong)},
       {"i32", at::tensor({-5, 7}, at::kInt)},
       {"bool", at::tensor({1, 0, 1}, at::kInt).to(at::kBool)},
       {"f16", at::randn({3}).to(at::kHalf)},

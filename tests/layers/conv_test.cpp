@@ -66,7 +66,7 @@ TEST_P(ConvOnOneDnn, AgreesWithLibTorchAtOneAndTwoThreads) {
   for (int t : {1, 2}) {
     at::set_num_threads(t);
     torch::NoGradGuard no_grad;
-    const at::Tensor& weight = conv.ptr()->named_parameters()["weight"];
+    const at::Tensor weight = conv.ptr()->named_parameters()["weight"];
     ASSERT_TRUE(layers::runs_on_onednn(x, weight, at::Tensor())) << "threads " << t;
     const at::Tensor ours = conv.forward<at::Tensor>(x);
     at::Tensor reference;
