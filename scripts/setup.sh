@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ccache git
   libtorch-dev libopencv-dev nlohmann-json3-dev libgtest-dev
+  libtinyxml2-dev  # VOC annotations
   # LibTorch's CMake config looks libdnnl up; oneDNN's own (for the engine to
   # come) requires OpenCL's headers and ICD library.
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
@@ -16,6 +17,10 @@ packages=(
   # pthread build would start its own threads inside LibTorch's parallel regions).
   libopenblas0-openmp
   python3 python3-venv python3-numpy python3-torch python3-torchvision python3-opencv python3-yaml
+  # What the pinned yolov5's models/common.py imports on the way (its utils:
+  # plots, dataloaders, general), beside torch, torchvision, opencv and yaml.
+  python3-pandas python3-matplotlib python3-seaborn python3-tqdm python3-requests python3-pil python3-psutil
+  python3-pkg-resources
   opencv-doc
 )
 missing=()

@@ -1,6 +1,7 @@
 #include "cli_args.h"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "reskit/core/error.h"
@@ -28,6 +29,21 @@ int64_t ParsedArgs::get_int(const std::string& flag, int64_t fallback) const {
     used = 0;
   }
   if (text.empty() || used != text.size()) throw Error("--" + flag + " expects an integer, got '" + text + "'");
+  return v;
+}
+
+double ParsedArgs::get_double(const std::string& flag, double fallback) const {
+  if (!has(flag)) return fallback;
+  const std::string text = get(flag);
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size() || !std::isfinite(v))
+    throw Error("--" + flag + " expects a number, got '" + text + "'");
   return v;
 }
 

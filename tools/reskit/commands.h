@@ -14,5 +14,7 @@ int cmd_classify(const Args& args);
 int cmd_summary(const Args& args);
 int cmd_print(const Args& args);
 int cmd_bench(const Args& args);
+int cmd_detect(const Args& args);
+int cmd_eval_detect(const Args& args);
 
 }  // namespace reskit::cli

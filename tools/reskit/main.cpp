@@ -21,6 +21,8 @@ struct CommandEntry {
 const CommandEntry kCommands[] = {
     {"run", reskit::cli::cmd_run, "one forward pass: .npy inputs to .npy outputs"},
     {"classify", reskit::cli::cmd_classify, "ImageNet top-5 labels for images"},
+    {"detect", reskit::cli::cmd_detect, "objects in images: boxes, classes, scores (RFBNet)"},
+    {"eval-detect", reskit::cli::cmd_eval_detect, "VOC07 mAP of a detector on a VOC-layout folder"},
     {"summary", reskit::cli::cmd_summary, "what torchinfo's summary() prints for a model"},
     {"print", reskit::cli::cmd_print, "the module tree as Python's print(model) shows it"},
     {"bench", reskit::cli::cmd_bench, "latency of a model per engine, side by side"},

@@ -23,7 +23,11 @@ bool ModelCommand::parse(const Args& argv, size_t max_positional) {
 }
 
 tasks::PreparedModel ModelCommand::prepare(const std::string& model_name) const {
-  tasks::PreparedModel prepared = tasks::prepare_model(request(model_name));
+  return prepare(request(model_name));
+}
+
+tasks::PreparedModel ModelCommand::prepare(const tasks::ModelRequest& request) const {
+  tasks::PreparedModel prepared = tasks::prepare_model(request);
   const io::LoadReport& report = prepared.load_report;
   for (const std::string& line : report.mismatched) std::cerr << "reskit: not loaded: " << line << '\n';
   if (!report.missing.empty() || !report.unexpected.empty())

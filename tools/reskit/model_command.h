@@ -30,6 +30,8 @@ class ModelCommand {
   // Builds, loads and places the model named `model_name` (default: model_name()).
   tasks::PreparedModel prepare() const { return prepare(model_name()); }
   tasks::PreparedModel prepare(const std::string& model_name) const;
+  // The same for a request the command has adjusted (detect's --size).
+  tasks::PreparedModel prepare(const tasks::ModelRequest& request) const;
 
  private:
   Command command_;
