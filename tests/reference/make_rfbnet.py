@@ -18,17 +18,19 @@ from fixture_util import randomise_batchnorm, save_npy, write_json, write_parity
 FAMILY = "rfbnet"
 
 
-def case(sets=(), kwargs=None, legacy=False):
+def case(sets=(), kwargs=None, legacy=False, batch=1):
     """--set options; build_net's kwargs (phase, size, num_classes); whether
-    a legacy-format copy is saved (the official checkpoints are legacy)."""
-    return {"model": "rfbnet", "sets": list(sets), "kwargs": kwargs or {}, "legacy": legacy}
+    a legacy-format copy is saved (the official checkpoints are legacy); the
+    batch size of the input."""
+    return {"model": "rfbnet", "sets": list(sets), "kwargs": kwargs or {}, "legacy": legacy, "batch": batch}
 
 
 PARITY = {
     "rfbnet300": case(),
     "rfbnet300_train": case(["phase=train"], {"phase": "train"}),
     "rfbnet512": case(["size=512"], {"size": 512}),
-    "rfbnet300_classes5": case(["num_classes=5"], {"num_classes": 5}),
+    # Two images: the test phase's scores are (N * P) x C.
+    "rfbnet300_classes5_batch2": case(["num_classes=5"], {"num_classes": 5}, batch=2),
     # The shape of the official COCO RFB300 checkpoint, in its legacy format.
     "rfbnet300_coco_legacy": case(["num_classes=81"], {"num_classes": 81}, legacy=True),
 }
@@ -56,7 +58,7 @@ def write_parity(out_dir):
     print_cases = {}
     for i, (case_id, c) in enumerate(PARITY.items()):
         net = seeded_net(4000 + 10 * i, **c["kwargs"])
-        x = torch.randn(1, 3, net.size, net.size)
+        x = torch.randn(c["batch"], 3, net.size, net.size)
         with torch.no_grad():
             loc, conf = net(x)
         write_parity_case(out_dir, FAMILY, case_id, c, net, [x], [loc, conf])

@@ -98,6 +98,33 @@ TEST(VocAnnotation, BrokenFilesAreOneLineErrors) {
     }
   }
   EXPECT_THROW(io::read_voc_annotation("/dev/zero"), Error);
+  EXPECT_THROW(io::parse_voc_annotation("<annotation><object><name>a</name><difficult>x</difficult><bndbox><xmin>1"
+                                        "</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox></object></annotation>",
+                                        src),
+               Error);
+}
+
+// Many objects parse; a file past the cap is refused before it is parsed.
+TEST(VocAnnotation, LargeFilesAreBounded) {
+  const std::string object = "<object><name>dog</name><difficult>0</difficult><bndbox><xmin>1</xmin><ymin>2</ymin>"
+                             "<xmax>3</xmax><ymax>4</ymax></bndbox></object>";
+  const std::string d = test::temp_dir("voc_large");
+  auto write = [&](const std::string& name, size_t objects) {
+    std::ofstream out(d + "/" + name);
+    out << "<annotation>";
+    for (size_t i = 0; i < objects; ++i) out << object;
+    out << "</annotation>";
+  };
+  const size_t fits = (1u << 20) / object.size() - 1;
+  write("fits.xml", fits);
+  EXPECT_EQ(io::read_voc_annotation(d + "/fits.xml").size(), fits);
+  write("too_large.xml", fits + 100);
+  try {
+    io::read_voc_annotation(d + "/too_large.xml");
+    ADD_FAILURE() << "a file over 1 MiB was parsed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("larger than 1 MiB"), std::string::npos) << e.what();
+  }
 }
 
 // The hand-made detections of make_rfbnet.py against voc_eval's APs.
@@ -163,6 +190,7 @@ TEST(VocEval, SavedNetworkOutputsGiveTheReferencesAps) {
     const std::string& name = tasks::voc_classes()[c];
     EXPECT_NEAR(tasks::voc07_average_precision(by_class[c], truth, name), expected.at(name).get<double>(), 1e-12) << name;
   }
+  EXPECT_GT(expected.at("mAP").get<double>(), 0.0);  // some detections hit
 }
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
@@ -191,11 +219,13 @@ TEST(DetectCli, DetectionsEqualTheReferencesInPixels) {
   ASSERT_EQ(r.status, 0) << r.err;
   const nlohmann::json ours = nlohmann::json::parse(r.out);
   ASSERT_EQ(ours.size(), data.ids.size());
+  size_t total = 0;
   for (size_t i = 0; i < data.ids.size(); ++i) {
     const nlohmann::json expected = read_json(e2e + "/detections/" + data.ids[i] + ".json").at("detections");
     const nlohmann::json& got = ours[i].at("detections");
     EXPECT_EQ(ours[i].at("image").get<std::string>(), data.image_path(data.ids[i]));
     ASSERT_EQ(got.size(), expected.size()) << data.ids[i];
+    total += got.size();
     for (size_t k = 0; k < got.size(); ++k) {
       EXPECT_EQ(got[k].at("class"), expected[k].at("class")) << data.ids[i] << " #" << k;
       EXPECT_EQ(got[k].at("label"), expected[k].at("label")) << data.ids[i] << " #" << k;
@@ -206,6 +236,7 @@ TEST(DetectCli, DetectionsEqualTheReferencesInPixels) {
     }
     EXPECT_TRUE(std::filesystem::is_regular_file(out + "/" + data.ids[i] + ".jpg")) << "no drawn image";
   }
+  EXPECT_GT(total, 0u);
 }
 
 TEST(DetectCli, RunsOnARealPhotoAndDrawsIt) {
@@ -217,6 +248,23 @@ TEST(DetectCli, RunsOnARealPhotoAndDrawsIt) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("messi5.jpg: "), std::string::npos) << r.out;
   EXPECT_TRUE(std::filesystem::file_size(out + "/messi5.jpg") > 1000);
+}
+
+TEST(DetectCli, AMissingImageIsNamedBeforeAnyWork) {
+  const auto r = test::run_reskit("detect --out " + quoted(test::temp_dir("detect_missing") + "/out") + " missing.jpg");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("image 'missing.jpg' does not exist"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(test::temp_dir("detect_missing") + "/out"));
+}
+
+TEST(DetectCli, CocoModelsGetCocosPriorsOrAClearError) {
+  const auto r = test::run_reskit("detect --set num_classes=81 --dataset voc " +
+                                  quoted(dir("voc/VOCtiny/JPEGImages/000001.jpg")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("--dataset coco"), std::string::npos) << r.err;
+  const auto coco = test::run_reskit("detect --set num_classes=81 --format json --quiet " +
+                                     quoted(dir("voc/VOCtiny/JPEGImages/000001.jpg")));
+  EXPECT_EQ(coco.status, 0) << coco.err;
 }
 
 TEST(DetectCli, BadInputsAreOneLineErrors) {

@@ -4,8 +4,8 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <cctype>
 #include <set>
 
 #include "detection_flags.h"
@@ -21,11 +21,16 @@ namespace reskit::cli {
 namespace {
 
 #ifdef RESKIT_HAVE_OPENCV
-// DIR/<image's file name>, made unique when two inputs share a name.
+// DIR/<image's file name>, made unique when two inputs share a name; an
+// extension OpenCV may not write (a .gif read in) becomes .png.
 std::string output_path(const std::string& dir, const std::string& image, std::set<std::string>& used) {
   const std::filesystem::path p(image);
-  std::string name = p.filename().string();
-  for (int k = 2; !used.insert(name).second; ++k) name = p.stem().string() + "_" + std::to_string(k) + p.extension().string();
+  std::string ext = p.extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const std::set<std::string> writable = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"};
+  if (!writable.count(ext)) ext = ".png";
+  std::string name = p.stem().string() + ext;
+  for (int k = 2; !used.insert(name).second; ++k) name = p.stem().string() + "_" + std::to_string(k) + ext;
   return (std::filesystem::path(dir) / name).string();
 }
 #endif
@@ -38,7 +43,7 @@ int cmd_detect(const Args& argv) {
                {{"labels", "FILE", "class names, one per class index, background first (default: opencv-doc's lists)"},
                 {"threshold", "T", "a class's scores above T are detections (default 0.5)"},
                 {"nms", "IOU", "NMS drops boxes overlapping a better one by more (default 0.45)"},
-                {"max-detections", "N", "per image, keep boxes scoring at least the N-th score (default 200)"},
+                {"max-detections", "N", "per image, keep boxes scoring at least the N-th score (default 200; 0: all)"},
                 {"out", "DIR", "write each image with its boxes drawn into DIR"},
                 {"format", "table|json", "output format (default table)"},
                 {"quiet", "", "no progress on stderr"}});
@@ -51,15 +56,18 @@ int cmd_detect(const Args& argv) {
 #ifndef RESKIT_HAVE_OPENCV
   throw Error("detect: this build of reskit has no OpenCV (configure with -DRESKIT_WITH_OPENCV=ON)");
 #else
+  // MODEL is a registry name; without one, the sidecar's model or rfbnet.
   std::vector<std::string> images = args.positional;
   std::string model_name = "rfbnet";
-  if (!images.empty() && !std::ifstream(images[0]).good()) {
+  if (!images.empty() && !std::filesystem::exists(images[0]) && models::is_model(images[0])) {
     model_name = images[0];
     images.erase(images.begin());
   } else if (args.has("weights") && std::filesystem::exists(tasks::sidecar_path(args.get("weights")))) {
     model_name = "";  // the sidecar names it
   }
   if (images.empty()) throw Error("detect: no images given");
+  for (const std::string& image : images)  // before any work: a typo fails at once
+    if (!std::filesystem::is_regular_file(image)) throw Error("image '" + image + "' does not exist");
   const std::string format = command.command().choice(args, "format", {"table", "json"});
   tasks::PostprocessOptions post;
   post.threshold = args.get_double("threshold", 0.5);
@@ -67,18 +75,18 @@ int cmd_detect(const Args& argv) {
   post.max_detections = args.get_int("max-detections", 200);
   if (post.threshold < 0 || post.threshold > 1) throw Error("detect: --threshold must be within [0, 1]");
   if (post.nms_iou < 0 || post.nms_iou > 1) throw Error("detect: --nms must be within [0, 1]");
-  if (post.max_detections < 1) throw Error("detect: --max-detections must be at least 1");
+  if (post.max_detections < 0) throw Error("detect: --max-detections must be at least 0 (0: no cut)");
+  const tasks::PreparedModel prepared =
+      command.prepare(detection_request(command.request(model_name), args, command.command()));
+  const tasks::Detector detector(prepared.model, prepared.device, detection_dataset(args, command.command()));
+  const std::vector<std::string> labels =
+      tasks::detection_labels(detector.dataset(), detector.num_classes(), args.get("labels"));
   const std::string out_dir = args.get("out");
   if (args.has("out")) {
     std::error_code ec;
     std::filesystem::create_directories(out_dir, ec);
     if (!std::filesystem::is_directory(out_dir)) throw Error("detect: cannot create --out directory '" + out_dir + "'");
   }
-  const tasks::DetectionDataset dataset = detection_dataset(args, command.command());
-  const tasks::PreparedModel prepared =
-      command.prepare(detection_request(command.request(model_name), args, command.command()));
-  const tasks::Detector detector(prepared.model, dataset);
-  const std::vector<std::string> labels = tasks::detection_labels(dataset, detector.num_classes(), args.get("labels"));
 
   nlohmann::json results = nlohmann::json::array();
   std::set<std::string> used_names;

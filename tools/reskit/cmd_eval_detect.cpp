@@ -45,13 +45,18 @@ int cmd_eval_detect(const Args& argv) {
   const tasks::VocDataset data = tasks::open_voc_dataset(data_dir);
   // Every annotation is read before the model runs: a broken one fails at once.
   std::vector<std::vector<io::VocObject>> truth;
-  for (const std::string& id : data.ids) truth.push_back(io::read_voc_annotation(data.annotation_path(id)));
+  for (const std::string& id : data.ids) {
+    truth.push_back(io::read_voc_annotation(data.annotation_path(id)));
+    if (!std::filesystem::is_regular_file(data.image_path(id)))
+      throw Error("eval-detect: image '" + data.image_path(id) + "' listed in test.txt does not exist");
+  }
 
-  const tasks::DetectionDataset dataset = detection_dataset(args, command.command());
-  if (dataset != tasks::DetectionDataset::kVoc) throw Error("eval-detect: VOC-layout folders are evaluated with --dataset voc");
+  const auto dataset = detection_dataset(args, command.command());
+  if (dataset && *dataset != tasks::DetectionDataset::kVoc)
+    throw Error("eval-detect: VOC-layout folders are evaluated with --dataset voc");
   const tasks::PreparedModel prepared =
       command.prepare(detection_request(command.request(model_name), args, command.command()));
-  const tasks::Detector detector(prepared.model, dataset);
+  const tasks::Detector detector(prepared.model, prepared.device, tasks::DetectionDataset::kVoc);
   const auto& classes = tasks::voc_classes();
   if (detector.num_classes() != static_cast<int64_t>(classes.size()) + 1)
     throw Error("eval-detect: a VOC evaluation needs 21 classes (background + 20); the model has " +

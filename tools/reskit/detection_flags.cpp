@@ -6,10 +6,12 @@ namespace reskit::cli {
 
 std::vector<FlagSpec> detection_flags() {
   return {{"size", "300|512", "input size: sets the model's size (default: the model's, 300)"},
-          {"dataset", "voc|coco", "prior boxes and class names (default voc; coco also sets num_classes=81)"}};
+          {"dataset", "voc|coco", "prior boxes and class names (default: coco for an 81-class model, else voc; coco also "
+                                   "sets num_classes=81)"}};
 }
 
-tasks::DetectionDataset detection_dataset(const ParsedArgs& args, const Command& command) {
+std::optional<tasks::DetectionDataset> detection_dataset(const ParsedArgs& args, const Command& command) {
+  if (!args.has("dataset")) return std::nullopt;
   return tasks::parse_detection_dataset(command.choice(args, "dataset", {"voc", "coco"}));
 }
 

@@ -2,6 +2,7 @@
 // What `reskit detect` and `reskit eval-detect` share: --size and --dataset
 // turned into the model's options (before the user's --set, which wins), and
 // the dataset the priors and class names follow.
+#include <optional>
 #include <string>
 
 #include "cli_args.h"
@@ -16,6 +17,7 @@ std::vector<FlagSpec> detection_flags();
 // `num_classes=81`, placed before the user's --set.
 tasks::ModelRequest detection_request(tasks::ModelRequest request, const ParsedArgs& args, const Command& command);
 
-tasks::DetectionDataset detection_dataset(const ParsedArgs& args, const Command& command);
+// --dataset when given; nullopt lets the model's classes decide.
+std::optional<tasks::DetectionDataset> detection_dataset(const ParsedArgs& args, const Command& command);
 
 }  // namespace reskit::cli

@@ -14,7 +14,9 @@
 namespace reskit::io {
 namespace {
 
-constexpr std::uintmax_t kMaxAnnotationBytes = 16u << 20;
+// VOC's annotations are a few KB; tinyxml2's document takes up to ~30x its
+// text, so the cap bounds what a hostile file costs to some tens of MB.
+constexpr std::uintmax_t kMaxAnnotationBytes = 1u << 20;
 
 const char* child_text(const tinyxml2::XMLElement* parent, const char* name) {
   const tinyxml2::XMLElement* child = parent->FirstChildElement(name);
@@ -48,7 +50,14 @@ std::vector<VocObject> parse_voc_annotation(const std::string& xml, const std::s
     const char* name = child_text(obj, "name");
     if (!name) throw Error(source + ": an <object> has no <name>");
     o.name = name;
-    if (const char* difficult = child_text(obj, "difficult")) o.difficult = std::atoi(difficult) != 0;
+    if (const char* difficult = child_text(obj, "difficult")) {
+      char* end = nullptr;
+      errno = 0;
+      const long v = std::strtol(difficult, &end, 10);
+      if (end == difficult || *end || errno == ERANGE)
+        throw Error(source + ": <difficult> is not an integer: '" + std::string(difficult).substr(0, 40) + "'");
+      o.difficult = v != 0;
+    }
     const tinyxml2::XMLElement* box = obj->FirstChildElement("bndbox");
     if (!box) throw Error(source + ": object '" + o.name.substr(0, 40) + "' has no <bndbox>");
     o.xmin = coordinate(box, "xmin", source);
@@ -64,8 +73,8 @@ std::vector<VocObject> read_voc_annotation(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw Error("annotation '" + path + "' is not a readable file");
   const std::uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec || size > kMaxAnnotationBytes)
-    throw Error("annotation '" + path + "' is larger than 16 MiB: not a VOC annotation");
+  if (ec) throw Error("annotation '" + path + "' cannot be read: " + ec.message());
+  if (size > kMaxAnnotationBytes) throw Error("annotation '" + path + "' is larger than 1 MiB: not a VOC annotation");
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();

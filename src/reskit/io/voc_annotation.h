@@ -17,7 +17,7 @@ struct VocObject {
 
 // Parses XML text; `source` names it in errors.
 std::vector<VocObject> parse_voc_annotation(const std::string& xml, const std::string& source);
-// Reads and parses a file (at most 16 MiB: VOC's are a few KB).
+// Reads and parses a file (at most 1 MiB: VOC's are a few KB).
 std::vector<VocObject> read_voc_annotation(const std::string& path);
 
 }  // namespace reskit::io

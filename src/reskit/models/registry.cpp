@@ -48,6 +48,12 @@ const std::vector<ModelSpec>& registry() {
   return specs;
 }
 
+bool is_model(const std::string& name) {
+  for (const ModelSpec& s : registry())
+    if (s.name == name) return true;
+  return false;
+}
+
 const ModelSpec& find_model(const std::string& name) {
   for (const ModelSpec& s : registry())
     if (s.name == name) return s;

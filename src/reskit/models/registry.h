@@ -88,6 +88,7 @@ class ModelRegistration {
   static const ::reskit::models::ModelRegistration reskit_models_##family##_##rank(#family, rank, specs)
 
 const std::vector<ModelSpec>& registry();
+bool is_model(const std::string& name);
 // Throws reskit::Error naming the unknown model and listing the known ones.
 const ModelSpec& find_model(const std::string& name);
 Options default_options(const std::string& name);

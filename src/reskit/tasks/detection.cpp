@@ -66,6 +66,10 @@ DetectionDataset parse_detection_dataset(const std::string& word) {
   throw Error("unknown dataset '" + word + "': voc or coco");
 }
 
+DetectionDataset dataset_for_classes(int64_t num_classes) {
+  return num_classes == 81 ? DetectionDataset::kCoco : DetectionDataset::kVoc;
+}
+
 at::Tensor prior_boxes(int64_t size, DetectionDataset dataset) {
   const PriorConfig& c = prior_config(size, dataset);
   // Computed in double as upstream's Python, stored as float32 as its torch.Tensor.
@@ -162,6 +166,14 @@ std::vector<Detection> postprocess(const at::Tensor& boxes_in, const at::Tensor&
   return out;
 }
 
+const std::vector<std::string>& voc_classes() {
+  static const std::vector<std::string> names = {"aeroplane",   "bicycle", "bird",  "boat",      "bottle",
+                                                 "bus",         "car",     "cat",   "chair",     "cow",
+                                                 "diningtable", "dog",     "horse", "motorbike", "person",
+                                                 "pottedplant", "sheep",   "sofa",  "train",     "tvmonitor"};
+  return names;
+}
+
 std::vector<Detection> detections_from_outputs(const at::Tensor& loc, const at::Tensor& scores, const at::Tensor& priors,
                                                int64_t width, int64_t height, const PostprocessOptions& options) {
   const at::Tensor scale = at::tensor({static_cast<float>(width), static_cast<float>(height), static_cast<float>(width),
@@ -177,8 +189,9 @@ std::vector<std::string> detection_labels(DetectionDataset dataset, int64_t num_
   } else {
     const std::string dir = "/usr/share/doc/opencv-doc/examples/data/dnn/";
     if (dataset == DetectionDataset::kVoc) {
-      const std::vector<std::string> names = read_lines(dir + "object_detection_classes_pascal_voc.txt");
-      if (!names.empty()) labels.push_back("__background__");
+      std::vector<std::string> names = read_lines(dir + "object_detection_classes_pascal_voc.txt");
+      if (names.empty()) names = voc_classes();  // the same names in the same order, without opencv-doc
+      labels.push_back("__background__");
       labels.insert(labels.end(), names.begin(), names.end());
     } else {
       const std::vector<std::string> by_id = read_lines(dir + "object_detection_classes_coco.txt");

@@ -37,7 +37,8 @@ struct PostprocessOptions {
 
 // Indices of the boxes NMS keeps, best first: py_cpu_nms with its +1 pixel
 // areas, in float32 as it runs. Equal scores keep the lower index first
-// (upstream's order for ties is numpy's unstable sort: undefined).
+// (upstream's argsort()[::-1] puts the higher first on small arrays and
+// follows numpy's unstable sort on large ones).
 std::vector<int64_t> nms(const at::Tensor& boxes, const at::Tensor& scores, double iou_threshold);
 
 // boxes: P x 4 pixels, scores: P x C probabilities. Detections by class,
@@ -49,6 +50,13 @@ std::vector<Detection> postprocess(const at::Tensor& boxes, const at::Tensor& sc
 // decode, scale (not clipped, as upstream), post-process.
 std::vector<Detection> detections_from_outputs(const at::Tensor& loc, const at::Tensor& scores, const at::Tensor& priors,
                                                int64_t width, int64_t height, const PostprocessOptions& options);
+
+// VOC's 20 classes in RFBNet's order (index 1..20; 0 is the background).
+const std::vector<std::string>& voc_classes();
+
+// The dataset whose priors and names fit a model of `num_classes` classes
+// when none is asked for: COCO for 81, VOC otherwise.
+DetectionDataset dataset_for_classes(int64_t num_classes);
 
 // Class names by RFBNet's index: "__background__" then VOC's 20 or COCO's 80
 // contiguous classes. An empty path uses Debian's opencv-doc lists, mapped to

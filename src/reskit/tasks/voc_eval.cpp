@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "reskit/core/error.h"
+#include "reskit/tasks/detection.h"
 
 namespace reskit::tasks {
 namespace {
@@ -21,14 +22,6 @@ double rounded(double v, int decimals) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& voc_classes() {
-  static const std::vector<std::string> names = {"aeroplane",   "bicycle", "bird",  "boat",      "bottle",
-                                                 "bus",         "car",     "cat",   "chair",     "cow",
-                                                 "diningtable", "dog",     "horse", "motorbike", "person",
-                                                 "pottedplant", "sheep",   "sofa",  "train",     "tvmonitor"};
-  return names;
-}
 
 std::string VocDataset::image_path(const std::string& id) const { return root + "/JPEGImages/" + id + ".jpg"; }
 std::string VocDataset::annotation_path(const std::string& id) const { return root + "/Annotations/" + id + ".xml"; }
@@ -76,9 +69,9 @@ double voc07_average_precision(const std::vector<ClassDetection>& detections,
   std::vector<Scored> dets;
   for (const ClassDetection& d : detections) {
     if (d.image >= truth.size()) throw Error("voc eval: a detection names image " + std::to_string(d.image));
-    dets.push_back({d.image, rounded(d.score, 3),
-                    {rounded(d.box[0] + 1.0, 1), rounded(d.box[1] + 1.0, 1), rounded(d.box[2] + 1.0, 1),
-                     rounded(d.box[3] + 1.0, 1)}});
+    // Upstream adds the 1 in float32, then formats.
+    auto corner = [&](int k) { return rounded(static_cast<double>(d.box[k] + 1.0f), 1); };
+    dets.push_back({d.image, rounded(d.score, 3), {corner(0), corner(1), corner(2), corner(3)}});
   }
   std::stable_sort(dets.begin(), dets.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
 
@@ -95,6 +88,10 @@ double voc07_average_precision(const std::vector<ClassDetection>& detections,
       const double inter = iw * ih;
       const double uni = (bb[2] - bb[0] + 1.0) * (bb[3] - bb[1] + 1.0) + (g[2] - g[0] + 1.0) * (g[3] - g[1] + 1.0) - inter;
       const double overlap = inter / uni;
+      if (std::isnan(overlap)) {  // np.max is then NaN: no match, a false positive
+        best = overlap;
+        break;
+      }
       if (overlap > best) {  // np.argmax: the first of equal maxima
         best = overlap;
         best_j = j;

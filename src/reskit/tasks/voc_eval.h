@@ -4,16 +4,13 @@
 // images by descending score, a hit when IoU (with +1 pixel areas) with an
 // unmatched ground-truth box exceeds 0.5, difficult boxes neither counted
 // nor penalised, and VOC07's 11-point average precision.
+#include <array>
 #include <string>
 #include <vector>
 
 #include "reskit/io/voc_annotation.h"
-#include "reskit/tasks/detection.h"
 
 namespace reskit::tasks {
-
-// VOC's 20 classes in RFBNet's order (index 1..20; 0 is the background).
-const std::vector<std::string>& voc_classes();
 
 // A VOC-layout folder: JPEGImages/ID.jpg, Annotations/ID.xml and the ids of
 // ImageSets/Main/test.txt.

@@ -22,21 +22,25 @@ constexpr std::array<float, 3> kBgrMeans = {104, 117, 123};
 
 }  // namespace
 
-Detector::Detector(const models::Model& model, DetectionDataset dataset)
-    : model_(model), size_(int_option(model, "size")), num_classes_(int_option(model, "num_classes")),
-      priors_(prior_boxes(size_, dataset)) {}
+Detector::Detector(const models::Model& model, c10::Device device, std::optional<DetectionDataset> dataset)
+    : model_(model), device_(device), size_(int_option(model, "size")), num_classes_(int_option(model, "num_classes")),
+      dataset_(dataset.value_or(dataset_for_classes(num_classes_))) {
+  if (dataset_ == DetectionDataset::kVoc && num_classes_ == 81)
+    throw Error(model.name + " has COCO's 81 classes: give --dataset coco for COCO's prior boxes and names");
+  priors_ = prior_boxes(size_, dataset_);
+}
 
 std::vector<Detection> Detector::detect(const std::string& image_path, const PostprocessOptions& options) const {
   const io::DetectionInput image = io::load_detection_input(image_path, size_, kBgrMeans);
-  const at::Tensor device_input = image.input.to(model_.module->parameters().empty()
-                                                     ? at::Device(at::kCPU)
-                                                     : model_.module->parameters().front().device());
-  const std::vector<at::Tensor> out = run_forward(model_, {device_input});
+  const std::vector<at::Tensor> out = run_forward(model_, {image.input.to(device_)});
   if (out.size() != 2) throw Error(model_.name + " is not an SSD-style detector: it returns " +
                                    std::to_string(out.size()) + " outputs, not box offsets and class scores");
   const at::Tensor loc = out[0].to(at::kCPU).to(at::kFloat)[0];
   at::Tensor scores = out[1].to(at::kCPU).to(at::kFloat);
-  scores = scores.dim() == 3 ? at::softmax(scores[0], -1) : scores.view({-1, num_classes_});
+  scores = scores.dim() == 3 ? at::softmax(scores[0], -1) : scores.reshape({-1, scores.size(-1)});
+  if (scores.size(1) != num_classes_)
+    throw Error(model_.name + ": " + std::to_string(scores.size(1)) + " class scores per box, not its " +
+                std::to_string(num_classes_) + " classes");
   if (loc.size(0) != priors_.size(0) || scores.size(0) != priors_.size(0))
     throw Error(model_.name + ": " + std::to_string(loc.size(0)) + " boxes for " + std::to_string(priors_.size(0)) +
                 " prior boxes of size " + std::to_string(size_));
