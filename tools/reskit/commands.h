@@ -16,5 +16,6 @@ int cmd_print(const Args& args);
 int cmd_bench(const Args& args);
 int cmd_detect(const Args& args);
 int cmd_eval_detect(const Args& args);
+int cmd_inflate(const Args& args);
 
 }  // namespace reskit::cli
