@@ -74,12 +74,19 @@ TEST(ResNet3dOptions, ErrorsNameTheProblem) {
   };
   const std::vector<Case> cases = {
       {"--set depth=20", "ResNet3d: invalid depth 20 for resnet"},
-      {"--set inflate=1,1", "ResNet3d: inflate takes 4 per-stage flags (1,1,1,1) or 4 '/'-separated groups of "
-                            "per-block flags (1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0)"},
+      {"--set inflate=1,1", "ResNet3d: inflate takes a flag per stage (1,1,1,1) or a '/'-separated group of per-block "
+                            "flags per stage (1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0), for 4 stages"},
       {"--set inflate=1,1,1/1,0/1/1", "ResNet3d: inflate of stage 2 needs 1 or 4 values, got 2"},
       {"--set inflate=2,1,1,1", "ResNet3d: inflate flags are 0 or 1, got 2"},
       {"--set inflate_style=3x3x1", "resnet3d: option 'inflate_style' expects one of 3x1x1|3x3x3, got '3x3x1'"},
-      {"--set spatial_strides=1,2,2", "ResNet3d: spatial_strides needs 4 values, got 3"},
+      {"--set spatial_strides=1,2,2", "ResNet3d: spatial_strides needs 4 values (num_stages), got 3"},
+      {"--set num_stages=5", "ResNet3d: num_stages must be 1 to 4, got 5"},
+      {"--set num_stages=2 --set spatial_strides=1,2 --set temporal_strides=1,1 --set dilations=1,1",
+       "ResNet3d: out_indices must lie in 0..1, got 3"},
+      {"--set style=torch", "resnet3d: option 'style' expects one of pytorch|caffe, got 'torch'"},
+      {"--set depth=18 --set temporal_strides=2,1,1,1",
+       "ResNet3d: stage 1 has temporal stride 2 but spatial stride 1 and matching channels, so its shortcut cannot "
+       "stride (mmaction2 fails there too)"},
       {"--set out_indices=4", "ResNet3d: out_indices must lie in 0..3, got 4"},
       {"--set conv1_kernel=7,7", "ResNet3d: conv1_kernel needs 3 values (t, h, w), got 2"},
       {"--set dropout_ratio=1", "I3DHead: dropout_ratio must lie in [0, 1), got 1", "i3d_r50"},
@@ -88,9 +95,11 @@ TEST(ResNet3dOptions, ErrorsNameTheProblem) {
       {"--set backbone.out_indices=2", "Recognizer3D: the head takes the backbone's last stage alone (out_indices=3)",
        "i3d_r50"},
       {"--set depth=50", "i3d_r50: unknown option 'depth' (options: num_classes, dropout_ratio, backbone.depth, "
-                         "backbone.out_indices, backbone.spatial_strides, backbone.temporal_strides, "
-                         "backbone.dilations, backbone.conv1_kernel, backbone.conv1_stride_t, backbone.pool1_stride_t, "
-                         "backbone.with_pool2, backbone.inflate, backbone.inflate_style, backbone.zero_init_residual)",
+                         "backbone.in_channels, backbone.num_stages, backbone.base_channels, backbone.out_indices, "
+                         "backbone.spatial_strides, backbone.temporal_strides, backbone.dilations, "
+                         "backbone.conv1_kernel, backbone.conv1_stride_s, backbone.conv1_stride_t, "
+                         "backbone.pool1_stride_s, backbone.pool1_stride_t, backbone.with_pool1, backbone.with_pool2, "
+                         "backbone.style, backbone.inflate, backbone.inflate_style, backbone.zero_init_residual)",
        "i3d_r50"},
   };
   for (const auto& [sets, message, model] : cases) {

@@ -31,8 +31,10 @@ at::Tensor I3DHeadImpl::forward(at::Tensor x) {
 Recognizer3DImpl::Recognizer3DImpl(ResNet3d backbone_module, const I3DHeadOptions& head)
     : torch::nn::Module("Recognizer3D") {
   const std::vector<int64_t>& stages = backbone_module->options().out_indices();
-  if (stages.size() != 1 || stages[0] != 3)
-    throw Error("Recognizer3D: the head takes the backbone's last stage alone (out_indices=3)");
+  const int64_t last = backbone_module->options().num_stages() - 1;
+  if (stages.size() != 1 || stages[0] != last)
+    throw Error("Recognizer3D: the head takes the backbone's last stage alone (out_indices=" + std::to_string(last) +
+                ")");
   if (head.in_channels() != backbone_module->feat_dim())
     throw Error("Recognizer3D: the head takes " + std::to_string(head.in_channels()) + " channels, the backbone gives " +
                 std::to_string(backbone_module->feat_dim()));

@@ -40,15 +40,17 @@ torch::nn::ReLU inplace_relu() { return torch::nn::ReLU(torch::nn::ReLUOptions(t
 
 // mmaction2's inflate: per-stage flags (1,1,1,1), one flag for all stages, or
 // per stage a group of per-block flags (1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0).
-std::vector<std::vector<int64_t>> inflate_per_stage(const IntListList& groups) {
+// Upstream zips them with the stages built, so with fewer stages (num_stages)
+// the extra ones are unused.
+std::vector<std::vector<int64_t>> inflate_per_stage(const IntListList& groups, size_t num_stages) {
   std::vector<std::vector<int64_t>> stages;
-  if (groups.size() == 1 && (groups[0].size() == 4 || groups[0].size() == 1)) {
-    for (size_t i = 0; i < 4; ++i) stages.push_back({groups[0][groups[0].size() == 1 ? 0 : i]});
-  } else if (groups.size() == 4) {
-    stages = groups;
+  if (groups.size() == 1 && (groups[0].size() >= num_stages || groups[0].size() == 1)) {
+    for (size_t i = 0; i < num_stages; ++i) stages.push_back({groups[0][groups[0].size() == 1 ? 0 : i]});
+  } else if (groups.size() >= num_stages) {
+    stages.assign(groups.begin(), groups.begin() + static_cast<int64_t>(num_stages));
   } else {
-    throw Error("ResNet3d: inflate takes 4 per-stage flags (1,1,1,1) or 4 '/'-separated groups of per-block "
-                "flags (1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0)");
+    throw Error("ResNet3d: inflate takes a flag per stage (1,1,1,1) or a '/'-separated group of per-block flags "
+                "per stage (1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0), for " + std::to_string(num_stages) + " stages");
   }
   for (const auto& stage : stages)
     for (int64_t flag : stage)
@@ -76,9 +78,11 @@ at::Tensor BasicBlock3dImpl::forward(at::Tensor x) {
   return call(relu, out);
 }
 
-// style='pytorch': Bottleneck3d strides its middle conv.
+// style='pytorch': Bottleneck3d strides its middle conv; 'caffe': its first.
 Bottleneck3dImpl::Bottleneck3dImpl(const Block3dOptions& o, ConvModule ds) : torch::nn::Module("Bottleneck3d") {
   const int64_t d = o.dilation();
+  const std::vector<int64_t> strided = {o.temporal_stride(), o.spatial_stride(), o.spatial_stride()};
+  const bool caffe = o.style() == BlockStyle::kCaffe;
   // (kernel_t, padding_t) of conv1 and conv2: inflate_style '3x1x1' puts the
   // temporal extent on the 1x1 conv, '3x3x3' on the 3x3 one.
   int64_t k1 = 1, p1 = 0, k2 = 1, p2 = 0;
@@ -89,9 +93,9 @@ Bottleneck3dImpl::Bottleneck3dImpl(const Block3dOptions& o, ConvModule ds) : tor
     k2 = 3;
     p2 = 1;
   }
-  conv1 = register_module("conv1", conv_bn(o.inplanes(), o.planes(), {k1, 1, 1}, {1}, {p1, 0, 0}, {1}, true));
-  conv2 = register_module("conv2", conv_bn(o.planes(), o.planes(), {k2, 3, 3},
-                                           {o.temporal_stride(), o.spatial_stride(), o.spatial_stride()},
+  conv1 = register_module("conv1", conv_bn(o.inplanes(), o.planes(), {k1, 1, 1}, caffe ? strided : std::vector<int64_t>{1},
+                                           {p1, 0, 0}, {1}, true));
+  conv2 = register_module("conv2", conv_bn(o.planes(), o.planes(), {k2, 3, 3}, caffe ? std::vector<int64_t>{1} : strided,
                                            {p2, d, d}, {1, d, d}, true));
   conv3 = register_module("conv3", conv_bn(o.planes(), o.planes() * kExpansion, {1}, {1}, {0}, {1}, false));
   if (ds) downsample = register_module("downsample", ds);
@@ -108,28 +112,40 @@ ResNet3dImpl::ResNet3dImpl(const ResNet3dOptions& o) : torch::nn::Module("ResNet
   auto arch = kArchs.find(o.depth());
   if (arch == kArchs.end()) throw Error("ResNet3d: invalid depth " + std::to_string(o.depth()) + " for resnet");
   const auto& [bottleneck, stage_blocks] = arch->second;
-  const auto check_four = [](const std::vector<int64_t>& v, const char* what) {
-    if (v.size() != 4) throw Error(std::string("ResNet3d: ") + what + " needs 4 values, got " + std::to_string(v.size()));
+  const int64_t stages = o.num_stages();
+  if (stages < 1 || stages > 4) throw Error("ResNet3d: num_stages must be 1 to 4, got " + std::to_string(stages));
+  const auto check_stages = [&](const std::vector<int64_t>& v, const char* what) {
+    if (static_cast<int64_t>(v.size()) != stages)
+      throw Error(std::string("ResNet3d: ") + what + " needs " + std::to_string(stages) + " values (num_stages), got " +
+                  std::to_string(v.size()));
   };
-  check_four(o.spatial_strides(), "spatial_strides");
-  check_four(o.temporal_strides(), "temporal_strides");
-  check_four(o.dilations(), "dilations");
-  const std::vector<std::vector<int64_t>> inflate = inflate_per_stage(o.inflate());
+  check_stages(o.spatial_strides(), "spatial_strides");
+  check_stages(o.temporal_strides(), "temporal_strides");
+  check_stages(o.dilations(), "dilations");
+  if (o.in_channels() < 1 || o.base_channels() < 1)
+    throw Error("ResNet3d: in_channels and base_channels must be positive");
+  if (o.conv1_stride_s() < 1 || o.conv1_stride_t() < 1 || o.pool1_stride_s() < 1 || o.pool1_stride_t() < 1)
+    throw Error("ResNet3d: the stem's strides must be positive");
+  const std::vector<std::vector<int64_t>> inflate = inflate_per_stage(o.inflate(), static_cast<size_t>(stages));
   if (o.out_indices().empty()) throw Error("ResNet3d: out_indices is empty");
   for (int64_t i : o.out_indices())
-    if (i < 0 || i > 3) throw Error("ResNet3d: out_indices must lie in 0..3, got " + std::to_string(i));
+    if (i < 0 || i >= stages)
+      throw Error("ResNet3d: out_indices must lie in 0.." + std::to_string(stages - 1) + ", got " + std::to_string(i));
   if (o.conv1_kernel().size() != 3)
     throw Error("ResNet3d: conv1_kernel needs 3 values (t, h, w), got " + std::to_string(o.conv1_kernel().size()));
 
   const std::vector<int64_t>& k = o.conv1_kernel();
-  conv1 = register_module("conv1", conv_bn(3, inplanes_, k, {o.conv1_stride_t(), 2, 2},
+  inplanes_ = o.base_channels();
+  conv1 = register_module("conv1", conv_bn(o.in_channels(), inplanes_, k,
+                                           {o.conv1_stride_t(), o.conv1_stride_s(), o.conv1_stride_s()},
                                            {(k[0] - 1) / 2, (k[1] - 1) / 2, (k[2] - 1) / 2}, {1}, true));
   maxpool = register_module("maxpool", torch::nn::MaxPool3d(torch::nn::MaxPool3dOptions({1, 3, 3})
-                                                                .stride({o.pool1_stride_t(), 2, 2})
+                                                                .stride({o.pool1_stride_t(), o.pool1_stride_s(),
+                                                                         o.pool1_stride_s()})
                                                                 .padding({0, 1, 1})));
   pool2 = register_module("pool2", torch::nn::MaxPool3d(torch::nn::MaxPool3dOptions({2, 1, 1}).stride({2, 1, 1})));
-  for (int64_t i = 0; i < 4; ++i) {
-    res_layers.push_back(make_res_layer(bottleneck, 64 << i, stage_blocks[i], i, inflate[i]));
+  for (int64_t i = 0; i < stages; ++i) {
+    res_layers.push_back(make_res_layer(bottleneck, o.base_channels() << i, stage_blocks[i], i, inflate[i]));
     register_module("layer" + std::to_string(i + 1), res_layers.back());
   }
 
@@ -155,6 +171,11 @@ layers::Sequential ResNet3dImpl::make_res_layer(bool bottleneck, int64_t planes,
                 " values, got " + std::to_string(flags.size()));
   const int64_t expansion = bottleneck ? Bottleneck3dImpl::kExpansion : BasicBlock3dImpl::kExpansion;
   const int64_t s = o.spatial_strides()[stage], t = o.temporal_strides()[stage];
+  // Upstream builds no downsample for a temporal-only stride where the
+  // channels already match, and then fails at the residual sum.
+  if (t != 1 && s == 1 && inplanes_ == planes * expansion)
+    throw Error("ResNet3d: stage " + std::to_string(stage + 1) + " has temporal stride " + std::to_string(t) +
+                " but spatial stride 1 and matching channels, so its shortcut cannot stride (mmaction2 fails there too)");
   ConvModule downsample{nullptr};
   if (s != 1 || inplanes_ != planes * expansion)
     downsample = conv_bn(inplanes_, planes * expansion, {1}, {t, s, s}, {0}, {1}, false);
@@ -167,7 +188,8 @@ layers::Sequential ResNet3dImpl::make_res_layer(bool bottleneck, int64_t planes,
                                   .temporal_stride(first ? t : 1)
                                   .dilation(o.dilations()[stage])
                                   .inflate(flags[flags.size() == 1 ? 0 : i] == 1)
-                                  .inflate_style(o.inflate_style());
+                                  .inflate_style(o.inflate_style())
+                                  .style(o.style());
     const ConvModule ds = first ? downsample : ConvModule{nullptr};
     if (bottleneck)
       layer->push_back(Bottleneck3d(bo, ds));
@@ -190,7 +212,8 @@ std::optional<std::string> ResNet3dImpl::python_child_extra_repr(const torch::nn
 }
 
 std::vector<at::Tensor> ResNet3dImpl::forward(at::Tensor x) {
-  x = call(maxpool, call(conv1, x));
+  x = call(conv1, x);
+  if (options_.with_pool1()) x = call(maxpool, x);
   std::vector<at::Tensor> outs;
   for (size_t i = 0; i < res_layers.size(); ++i) {
     x = call(res_layers[i], x);

@@ -20,6 +20,14 @@
 namespace reskit::models::video {
 
 enum class InflateStyle { k3x1x1, k3x3x3 };
+// Which conv of a Bottleneck3d carries the block's stride: the 3x3 (pytorch)
+// or the first 1x1 (caffe). BasicBlock3d strides its first conv either way.
+enum class BlockStyle { kPytorch, kCaffe };
+inline const std::vector<std::pair<BlockStyle, const char*>>& reskit_enum_names(BlockStyle) {
+  static const std::vector<std::pair<BlockStyle, const char*>> names = {{BlockStyle::kPytorch, "pytorch"},
+                                                                        {BlockStyle::kCaffe, "caffe"}};
+  return names;
+}
 inline const std::vector<std::pair<InflateStyle, const char*>>& reskit_enum_names(InflateStyle) {
   static const std::vector<std::pair<InflateStyle, const char*>> names = {{InflateStyle::k3x1x1, "3x1x1"},
                                                                           {InflateStyle::k3x3x3, "3x3x3"}};
@@ -35,6 +43,7 @@ struct Block3dOptions {
   TORCH_ARG(int64_t, dilation) = 1;
   TORCH_ARG(bool, inflate) = true;
   TORCH_ARG(InflateStyle, inflate_style) = InflateStyle::k3x1x1;  // Bottleneck3d only
+  TORCH_ARG(BlockStyle, style) = BlockStyle::kPytorch;            // Bottleneck3d only
 };
 
 class BasicBlock3dImpl : public torch::nn::Module {
@@ -63,14 +72,21 @@ TORCH_MODULE(Bottleneck3d);
 struct ResNet3dOptions {
 #define RESKIT_FIELDS(X)                                                                                          \
   X(int64_t, depth, 50, "18, 34, 50, 101 or 152")                                                                 \
-  X(IntList, out_indices, (IntList{3}), "stages whose outputs are returned (0..3)")                              \
+  X(int64_t, in_channels, 3, "input channels")                                                                    \
+  X(int64_t, num_stages, 4, "residual stages built (1..4)")                                                       \
+  X(int64_t, base_channels, 64, "stem output channels (stage i has base_channels * 2^i planes)")                  \
+  X(IntList, out_indices, (IntList{3}), "stages whose outputs are returned (0..num_stages-1)")                   \
   X(IntList, spatial_strides, (IntList{1, 2, 2, 2}), "per stage")                                                \
   X(IntList, temporal_strides, (IntList{1, 1, 1, 1}), "per stage")                                               \
   X(IntList, dilations, (IntList{1, 1, 1, 1}), "per stage")                                                      \
   X(IntList, conv1_kernel, (IntList{3, 7, 7}), "stem kernel (t, h, w)")                                           \
+  X(int64_t, conv1_stride_s, 2, "stem spatial stride")                                                            \
   X(int64_t, conv1_stride_t, 1, "stem temporal stride")                                                           \
+  X(int64_t, pool1_stride_s, 2, "stem max-pool spatial stride")                                                   \
   X(int64_t, pool1_stride_t, 1, "stem max-pool temporal stride")                                                  \
+  X(bool, with_pool1, true, "the stem max-pool (built either way, as upstream)")                                  \
   X(bool, with_pool2, true, "halve time after layer1")                                                            \
+  X(BlockStyle, style, BlockStyle::kPytorch, "pytorch: a Bottleneck3d strides its 3x3 conv; caffe: its first 1x1") \
   X(IntListList, inflate, (IntListList{{1, 1, 1, 1}}),                                                            \
     "temporal kernels per stage (1,1,1,1, or one flag for all) or per block (1,1,1/1,0,1,0/...)")                 \
   X(InflateStyle, inflate_style, InflateStyle::k3x1x1,                                                            \
