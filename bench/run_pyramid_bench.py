@@ -51,7 +51,7 @@ def main():
         by = {r["engine"]: r for r in result["results"]}
         e, t = by["eager"], by["torchscript"]
         rows.append({"model": model, "sets": SETS.get(model, []), "input": size, "params": params, **result})
-        lines.append(f"| {model} {' '.join(SETS.get(model, []))} | {size} | {params:,} | "
+        lines.append(f"| {' '.join([model, *SETS.get(model, [])])} | {size} | {params:,} | "
                      f"{e['min_ms']:.2f} / {e['median_ms']:.2f} | {t['min_ms']:.2f} / {t['median_ms']:.2f} | "
                      f"{e['min_ms'] / t['min_ms']:.2f} |")
         print(lines[-1], flush=True)
