@@ -70,6 +70,18 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  return in.good() ? nlohmann::json::parse(in) : nlohmann::json();
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
 models::Model build(const std::string& model, const std::vector<std::string>& sets) {
   Options options = models::default_options(model);
   for (const std::string& s : sets) options.set_from_assignment(s);

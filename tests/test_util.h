@@ -3,6 +3,7 @@
 // say how large a miss was, and running the reskit binary.
 #include <gtest/gtest.h>
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
@@ -28,6 +29,10 @@ CommandResult run_reskit(const std::string& args);
 // Runs a Python snippet with the fixture interpreter.
 CommandResult run_python(const std::string& code);
 std::string read_text(const std::string& path);
+// A JSON file (a fixture's manifest, case or expected values); a missing one fails the test.
+nlohmann::json read_json(const std::string& path);
+// Single quotes keep `--set inflate=1,1/0,1`, paths with spaces and friends whole for the shell.
+std::string shell_quote(const std::string& s);
 
 // A registry model with `--set` assignments applied.
 models::Model build(const std::string& model, const std::vector<std::string>& sets = {});

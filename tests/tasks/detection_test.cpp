@@ -20,12 +20,6 @@ namespace {
 
 std::string dir(const std::string& sub) { return test::fixture("rfbnet/" + sub); }
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path;
-  return nlohmann::json::parse(in);
-}
-
 TEST(PriorBoxes, EqualTheReferencesForEachSizeAndDataset) {
   for (const char* dataset : {"voc", "coco"})
     for (int64_t size : {300, 512}) {
@@ -47,13 +41,13 @@ TEST(Postprocess, EqualsTestRfbForEveryCase) {
   int cases = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir("postprocess"))) {
     const std::string d = entry.path().string(), id = entry.path().filename().string();
-    const nlohmann::json params = read_json(d + "/params.json");
+    const nlohmann::json params = test::read_json(d + "/params.json");
     tasks::PostprocessOptions o;
     o.threshold = params.at("threshold");
     o.nms_iou = params.at("nms");
     o.max_detections = params.at("max_detections");
     const auto found = tasks::postprocess(io::read_npy(d + "/boxes.npy"), io::read_npy(d + "/scores.npy"), o);
-    const nlohmann::json expected = read_json(d + "/expected.json");
+    const nlohmann::json expected = test::read_json(d + "/expected.json");
     ASSERT_EQ(found.size(), expected.size()) << id;
     for (size_t i = 0; i < found.size(); ++i) {
       EXPECT_EQ(found[i].cls, expected[i].at("class").get<int64_t>()) << id << " #" << i;
@@ -66,7 +60,7 @@ TEST(Postprocess, EqualsTestRfbForEveryCase) {
 }
 
 TEST(VocAnnotation, ParsesAsTheReferenceDoes) {
-  const nlohmann::json expected = read_json(dir("voc/annotations.json"));
+  const nlohmann::json expected = test::read_json(dir("voc/annotations.json"));
   ASSERT_FALSE(expected.empty());
   for (auto it = expected.begin(); it != expected.end(); ++it) {
     const auto objects = io::read_voc_annotation(dir("voc/VOCtiny/Annotations/") + it.key() + ".xml");
@@ -146,8 +140,8 @@ TEST(VocEval, Voc07ApEqualsVocEval) {
   const tasks::VocDataset data = tasks::open_voc_dataset(dir("voc/VOCtiny"));
   std::vector<std::vector<io::VocObject>> truth;
   for (const std::string& id : data.ids) truth.push_back(io::read_voc_annotation(data.annotation_path(id)));
-  const auto by_class = detections_by_class(read_json(dir("voc/detections.json")), data.ids);
-  const nlohmann::json expected = read_json(dir("voc/expected_ap.json"));
+  const auto by_class = detections_by_class(test::read_json(dir("voc/detections.json")), data.ids);
+  const nlohmann::json expected = test::read_json(dir("voc/expected_ap.json"));
   double sum = 0;
   for (size_t c = 0; c < by_class.size(); ++c) {
     const std::string& name = tasks::voc_classes()[c];
@@ -185,7 +179,7 @@ TEST(VocEval, SavedNetworkOutputsGiveTheReferencesAps) {
          tasks::detections_from_outputs(loc, conf, priors, xml_int(xml, "width"), xml_int(xml, "height"), o))
       by_class[d.cls - 1].push_back({i, d.score, d.box});
   }
-  const nlohmann::json expected = read_json(e2e + "/expected_ap.json");
+  const nlohmann::json expected = test::read_json(e2e + "/expected_ap.json");
   for (size_t c = 0; c < 20; ++c) {
     const std::string& name = tasks::voc_classes()[c];
     EXPECT_NEAR(tasks::voc07_average_precision(by_class[c], truth, name), expected.at(name).get<double>(), 1e-12) << name;
@@ -193,15 +187,13 @@ TEST(VocEval, SavedNetworkOutputsGiveTheReferencesAps) {
   EXPECT_GT(expected.at("mAP").get<double>(), 0.0);  // some detections hit
 }
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
-
 TEST(EvalDetectCli, ApsEqualTheReferencePipeline) {
   const std::string e2e = dir("eval_end_to_end");
-  const auto r = test::run_reskit("eval-detect rfbnet --weights " + quoted(e2e + "/weights.pth") + " --format json --quiet " +
-                                  quoted(dir("voc/VOCtiny")));
+  const auto r = test::run_reskit("eval-detect rfbnet --weights " + test::shell_quote(e2e + "/weights.pth") + " --format json --quiet " +
+                                  test::shell_quote(dir("voc/VOCtiny")));
   ASSERT_EQ(r.status, 0) << r.err;
   const nlohmann::json ours = nlohmann::json::parse(r.out);
-  const nlohmann::json expected = read_json(e2e + "/expected_ap.json");
+  const nlohmann::json expected = test::read_json(e2e + "/expected_ap.json");
   for (const std::string& name : tasks::voc_classes())
     EXPECT_NEAR(ours.at("ap").at(name).get<double>(), expected.at(name).get<double>(), 1e-9) << name;
   EXPECT_NEAR(ours.at("mAP").get<double>(), expected.at("mAP").get<double>(), 1e-9);
@@ -212,16 +204,16 @@ TEST(DetectCli, DetectionsEqualTheReferencesInPixels) {
   const std::string e2e = dir("eval_end_to_end");
   const tasks::VocDataset data = tasks::open_voc_dataset(dir("voc/VOCtiny"));
   std::string images;
-  for (const std::string& id : data.ids) images += " " + quoted(data.image_path(id));
+  for (const std::string& id : data.ids) images += " " + test::shell_quote(data.image_path(id));
   const std::string out = test::temp_dir("detect_out");
-  const auto r = test::run_reskit("detect --weights " + quoted(e2e + "/weights.pth") + " --format json --quiet --out " +
-                                  quoted(out) + images);
+  const auto r = test::run_reskit("detect --weights " + test::shell_quote(e2e + "/weights.pth") + " --format json --quiet --out " +
+                                  test::shell_quote(out) + images);
   ASSERT_EQ(r.status, 0) << r.err;
   const nlohmann::json ours = nlohmann::json::parse(r.out);
   ASSERT_EQ(ours.size(), data.ids.size());
   size_t total = 0;
   for (size_t i = 0; i < data.ids.size(); ++i) {
-    const nlohmann::json expected = read_json(e2e + "/detections/" + data.ids[i] + ".json").at("detections");
+    const nlohmann::json expected = test::read_json(e2e + "/detections/" + data.ids[i] + ".json").at("detections");
     const nlohmann::json& got = ours[i].at("detections");
     EXPECT_EQ(ours[i].at("image").get<std::string>(), data.image_path(data.ids[i]));
     ASSERT_EQ(got.size(), expected.size()) << data.ids[i];
@@ -243,7 +235,7 @@ TEST(DetectCli, RunsOnARealPhotoAndDrawsIt) {
   const std::string photo = "/usr/share/doc/opencv-doc/examples/data/messi5.jpg";
   if (!std::filesystem::exists(photo)) GTEST_SKIP() << "opencv-doc is not installed";
   const std::string out = test::temp_dir("detect_photo");
-  const auto r = test::run_reskit("detect rfbnet --threshold 0.02 --max-detections 5 --quiet --out " + quoted(out) +
+  const auto r = test::run_reskit("detect rfbnet --threshold 0.02 --max-detections 5 --quiet --out " + test::shell_quote(out) +
                                   " " + photo);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("messi5.jpg: "), std::string::npos) << r.out;
@@ -251,7 +243,7 @@ TEST(DetectCli, RunsOnARealPhotoAndDrawsIt) {
 }
 
 TEST(DetectCli, AMissingImageIsNamedBeforeAnyWork) {
-  const auto r = test::run_reskit("detect --out " + quoted(test::temp_dir("detect_missing") + "/out") + " missing.jpg");
+  const auto r = test::run_reskit("detect --out " + test::shell_quote(test::temp_dir("detect_missing") + "/out") + " missing.jpg");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("image 'missing.jpg' does not exist"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(test::temp_dir("detect_missing") + "/out"));
@@ -259,21 +251,21 @@ TEST(DetectCli, AMissingImageIsNamedBeforeAnyWork) {
 
 TEST(DetectCli, CocoModelsGetCocosPriorsOrAClearError) {
   const auto r = test::run_reskit("detect --set num_classes=81 --dataset voc " +
-                                  quoted(dir("voc/VOCtiny/JPEGImages/000001.jpg")));
+                                  test::shell_quote(dir("voc/VOCtiny/JPEGImages/000001.jpg")));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("--dataset coco"), std::string::npos) << r.err;
   const auto coco = test::run_reskit("detect --set num_classes=81 --format json --quiet " +
-                                     quoted(dir("voc/VOCtiny/JPEGImages/000001.jpg")));
+                                     test::shell_quote(dir("voc/VOCtiny/JPEGImages/000001.jpg")));
   EXPECT_EQ(coco.status, 0) << coco.err;
 }
 
 TEST(DetectCli, BadInputsAreOneLineErrors) {
   const std::string d = test::temp_dir("detect_bad");
   std::ofstream(d + "/not_an_image.jpg") << "text";
-  for (const std::string& args : {"detect " + quoted(d + "/not_an_image.jpg"), std::string("detect ") + quoted(d + "/missing.jpg"),
-                                  "detect --size 416 " + quoted(d + "/not_an_image.jpg"),
-                                  "detect --threshold x " + quoted(d + "/not_an_image.jpg"),
-                                  "eval-detect " + quoted(d), std::string("eval-detect")}) {
+  for (const std::string& args : {"detect " + test::shell_quote(d + "/not_an_image.jpg"), std::string("detect ") + test::shell_quote(d + "/missing.jpg"),
+                                  "detect --size 416 " + test::shell_quote(d + "/not_an_image.jpg"),
+                                  "detect --threshold x " + test::shell_quote(d + "/not_an_image.jpg"),
+                                  "eval-detect " + test::shell_quote(d), std::string("eval-detect")}) {
     const auto r = test::run_reskit(args);
     EXPECT_NE(r.status, 0) << args;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;
@@ -284,9 +276,9 @@ TEST(DetectionLabels, OpencvDocListsMapToRfbnetsIndices) {
   if (!std::filesystem::exists("/usr/share/doc/opencv-doc/examples/data/dnn/object_detection_classes_coco.txt"))
     GTEST_SKIP() << "opencv-doc is not installed";
   const auto voc = tasks::detection_labels(tasks::DetectionDataset::kVoc, 21, "");
-  EXPECT_EQ(nlohmann::json(voc), read_json(dir("labels/voc.json")));
+  EXPECT_EQ(nlohmann::json(voc), test::read_json(dir("labels/voc.json")));
   const auto coco = tasks::detection_labels(tasks::DetectionDataset::kCoco, 81, "");
-  EXPECT_EQ(nlohmann::json(coco), read_json(dir("labels/coco.json")));
+  EXPECT_EQ(nlohmann::json(coco), test::read_json(dir("labels/coco.json")));
   // A model with more classes than names numbers the rest.
   EXPECT_EQ(tasks::detection_labels(tasks::DetectionDataset::kVoc, 23, "").back(), "22");
 }

@@ -173,12 +173,7 @@ std::string fixture_text(const std::string& name) {
   return test::read_text(path);
 }
 
-// Single quotes keep `--set inflate=1,1/0,1` and friends whole for the shell.
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using test::shell_quote;
 
 // ---- Python's repr(float) -------------------------------------------------
 

@@ -18,11 +18,7 @@ namespace {
 using test::fixture;
 using test::run_reskit;
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "missing fixture " << path;
-  return nlohmann::json::parse(in);
-}
+using test::read_json;
 
 nlohmann::json manifest_case(const std::string& id) {
   nlohmann::json c = read_json(fixture("summary/manifest.json"))["cases"][id];

@@ -18,33 +18,35 @@ std::vector<std::string> ParsedArgs::all(const std::string& flag) const {
   return it == values.end() ? std::vector<std::string>{} : it->second;
 }
 
-int64_t ParsedArgs::get_int(const std::string& flag, int64_t fallback) const {
-  if (!has(flag)) return fallback;
-  const std::string text = get(flag);
+namespace {
+
+// The flag's whole text as a number, or one error line saying what it expects.
+template <typename T, typename Parse>
+T parse_flag(const std::string& flag, const std::string& text, const char* expected, Parse parse) {
   size_t used = 0;
-  int64_t v = 0;
+  T v{};
   try {
-    v = std::stoll(text, &used);
+    v = parse(text, &used);
   } catch (const std::exception&) {
     used = 0;
   }
-  if (text.empty() || used != text.size()) throw Error("--" + flag + " expects an integer, got '" + text + "'");
+  if (text.empty() || used != text.size() || !std::isfinite(static_cast<double>(v)))
+    throw Error("--" + flag + " expects " + expected + ", got '" + text + "'");
   return v;
+}
+
+}  // namespace
+
+int64_t ParsedArgs::get_int(const std::string& flag, int64_t fallback) const {
+  if (!has(flag)) return fallback;
+  return parse_flag<int64_t>(flag, get(flag), "an integer",
+                             [](const std::string& t, size_t* used) { return std::stoll(t, used); });
 }
 
 double ParsedArgs::get_double(const std::string& flag, double fallback) const {
   if (!has(flag)) return fallback;
-  const std::string text = get(flag);
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (text.empty() || used != text.size() || !std::isfinite(v))
-    throw Error("--" + flag + " expects a number, got '" + text + "'");
-  return v;
+  return parse_flag<double>(flag, get(flag), "a number",
+                            [](const std::string& t, size_t* used) { return std::stod(t, used); });
 }
 
 Command::Command(std::string name, std::string usage, std::string summary, std::vector<FlagSpec> flags)
