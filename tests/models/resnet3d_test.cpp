@@ -99,7 +99,16 @@ TEST(ResNet3dOptions, ErrorsNameTheProblem) {
                          "backbone.spatial_strides, backbone.temporal_strides, backbone.dilations, "
                          "backbone.conv1_kernel, backbone.conv1_stride_s, backbone.conv1_stride_t, "
                          "backbone.pool1_stride_s, backbone.pool1_stride_t, backbone.with_pool1, backbone.with_pool2, "
-                         "backbone.style, backbone.inflate, backbone.inflate_style, backbone.zero_init_residual)",
+                         "backbone.style, backbone.frozen_stages, backbone.inflate, backbone.inflate_style, "
+                         "backbone.norm_cfg.type, backbone.norm_cfg.requires_grad, backbone.norm_cfg.eps, "
+                         "backbone.norm_cfg.momentum, backbone.norm_cfg.num_groups, backbone.act_cfg.type, "
+                         "backbone.act_cfg.inplace, backbone.act_cfg.negative_slope, backbone.norm_eval, "
+                         "backbone.with_cp, backbone.non_local, backbone.non_local_cfg.reduction, "
+                         "backbone.non_local_cfg.use_scale, backbone.non_local_cfg.sub_sample, "
+                         "backbone.non_local_cfg.mode, backbone.non_local_cfg.norm_cfg.type, "
+                         "backbone.non_local_cfg.norm_cfg.requires_grad, backbone.non_local_cfg.norm_cfg.eps, "
+                         "backbone.non_local_cfg.norm_cfg.momentum, backbone.non_local_cfg.norm_cfg.num_groups, "
+                         "backbone.zero_init_residual)",
        "i3d_r50"},
   };
   for (const auto& [sets, message, model] : cases) {

@@ -11,7 +11,7 @@ import types
 
 import torch
 
-from fixture_util import outputs_as_list, randomise_batchnorm, write_json, write_parity_case, write_parity_manifest, \
+from fixture_util import outputs_as_list, randomise_batchnorm, save_npy, write_json, write_parity_case, write_parity_manifest, \
     write_text
 
 
@@ -107,6 +107,48 @@ PARITY = {
                                 {"depth": 50, "num_stages": 3, "spatial_strides": (1, 2, 2),
                                  "temporal_strides": (1, 1, 1), "dilations": (1, 1, 2), "out_indices": (1, 2),
                                  "in_channels": 2, "conv1_stride_s": 1, "pool1_stride_s": 1}, (1, 2, 4, 24, 24)),
+    # mmcv's NonLocal3d after blocks: the official I3D-NL settings, then each mode
+    "resnet3d50_non_local_i3d": case("resnet3d", ["non_local=0,0,0/1,0,1,0/1,0,1,0,1,0/0,0,0",
+                                                  "non_local_cfg.sub_sample=true", "non_local_cfg.use_scale=false",
+                                                  "non_local_cfg.norm_cfg.type=BN3d"],
+                                     {"depth": 50, "non_local": ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)),
+                                      "non_local_cfg": {"sub_sample": True, "use_scale": False,
+                                                        "norm_cfg": {"type": "BN3d", "requires_grad": True},
+                                                        "mode": "embedded_gaussian"}}, (1, 3, 8, 64, 64)),
+    "resnet3d18_non_local_gaussian": case("resnet3d", ["depth=18", "non_local=0,1,1,0", "non_local_cfg.mode=gaussian",
+                                                       "non_local_cfg.sub_sample=true"],
+                                          {"depth": 18, "non_local": (0, 1, 1, 0),
+                                           "non_local_cfg": {"mode": "gaussian", "sub_sample": True}},
+                                          (1, 3, 4, 64, 64)),
+    "resnet3d18_non_local_gaussian_full": case("resnet3d", ["depth=18", "non_local=0,1,0,0",
+                                                            "non_local_cfg.mode=gaussian"],
+                                               {"depth": 18, "non_local": (0, 1, 0, 0),
+                                                "non_local_cfg": {"mode": "gaussian"}}, (1, 3, 4, 48, 48)),
+    "resnet3d18_non_local_dot_product": case("resnet3d", ["depth=18", "non_local=1,1/0,1/0,0/1,0",
+                                                          "non_local_cfg.mode=dot_product",
+                                                          "non_local_cfg.reduction=4"],
+                                             {"depth": 18, "non_local": ((1, 1), (0, 1), (0, 0), (1, 0)),
+                                              "non_local_cfg": {"mode": "dot_product", "reduction": 4}},
+                                             (1, 3, 4, 48, 48)),
+    "resnet3d18_non_local_concatenation": case("resnet3d", ["depth=18", "non_local=0,1,1,0",
+                                                            "non_local_cfg.mode=concatenation",
+                                                            "non_local_cfg.norm_cfg.type=BN3d"],
+                                               {"depth": 18, "non_local": (0, 1, 1, 0),
+                                                "non_local_cfg": {"mode": "concatenation",
+                                                                  "norm_cfg": {"type": "BN3d"}}},
+                                               (1, 3, 4, 48, 48)),
+    # norm_cfg / act_cfg as mmcv's ConvModule builds them
+    "resnet3d18_gn_leaky": case("resnet3d", ["depth=18", "norm_cfg.type=GN", "norm_cfg.num_groups=16",
+                                             "act_cfg.type=LeakyReLU", "act_cfg.negative_slope=0.1",
+                                             "zero_init_residual=false"],
+                                {"depth": 18, "norm_cfg": {"type": "GN", "num_groups": 16},
+                                 "act_cfg": {"type": "LeakyReLU", "negative_slope": 0.1, "inplace": True},
+                                 "zero_init_residual": False}, (1, 3, 4, 32, 32)),
+    "resnet3d18_bn_eps_sigmoid": case("resnet3d", ["depth=18", "norm_cfg.eps=0.001", "norm_cfg.momentum=0.05",
+                                                   "norm_cfg.requires_grad=false", "act_cfg.type=Sigmoid"],
+                                      {"depth": 18, "norm_cfg": {"type": "BN3d", "eps": 1e-3, "momentum": 0.05,
+                                                                 "requires_grad": False},
+                                       "act_cfg": {"type": "Sigmoid"}}, (1, 3, 4, 32, 32)),
     # build_recognizer3d(**kwargs); a 6-D input is N x clips x C x T x H x W
     "i3d_r50_two_clips": case("i3d_r50", [], {}, (1, 2, 3, 8, 48, 48)),
     "i3d_r50_classes10_no_dropout": case("i3d_r50", ["num_classes=10", "dropout_ratio=0"],
@@ -119,6 +161,54 @@ PRINT_ONLY = {
     "resnet3d152_i3d": (["depth=152", "conv1_stride_t=2", "pool1_stride_t=2"],
                         {"depth": 152, "conv1_stride_t": 2, "pool1_stride_t": 2}),
 }
+
+
+# Training-mode behaviour: one forward and backward in train(), then the
+# output, the gradients and every buffer (frozen stages and norm_eval keep
+# BatchNorm statistics; with_cp recomputes blocks, BN statistics included).
+TRAIN = {
+    "frozen1_cp_non_local": (["depth=18", "frozen_stages=1", "with_cp=true", "non_local=0,0,1,0"],
+                             {"depth": 18, "frozen_stages": 1, "with_cp": True, "non_local": (0, 0, 1, 0)}),
+    "frozen2_norm_eval": (["depth=18", "frozen_stages=2", "norm_eval=true"],
+                          {"depth": 18, "frozen_stages": 2, "norm_eval": True}),
+    "cp_all": (["depth=18", "with_cp=true", "inflate=0,1,0,1"],
+               {"depth": 18, "with_cp": True, "inflate": (0, 1, 0, 1)}),
+}
+
+
+def randomise_non_local(model, seed):
+    """mmcv zero-initialises conv_out, which would make every block the identity."""
+    g = torch.Generator().manual_seed(seed)
+    for name, p in model.named_parameters():
+        if "non_local_block" in name and not name.endswith(("bn.weight", "bn.bias")):
+            with torch.no_grad():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+
+
+def write_train_cases(r3d, out_dir):
+    for i, (case_id, (sets, kwargs)) in enumerate(TRAIN.items()):
+        d = os.path.join(out_dir, "resnet3d_train", case_id)
+        os.makedirs(d, exist_ok=True)
+        torch.manual_seed(4000 + i)
+        model = r3d.ResNet3d(pretrained=None, **kwargs)
+        randomise_batchnorm(model, seed=400 + i)
+        randomise_non_local(model, seed=40 + i)
+        torch.save(model.state_dict(), os.path.join(d, "weights.pth"))
+        model.train()
+        x = torch.randn(2, 3, 4, 32, 32, requires_grad=True)
+        out = model(x)
+        r = torch.randn(out.shape)
+        (out * r).sum().backward()
+        save_npy(os.path.join(d, "input.npy"), x)
+        save_npy(os.path.join(d, "r.npy"), r)
+        save_npy(os.path.join(d, "out.npy"), out)
+        save_npy(os.path.join(d, "input_grad.npy"), x.grad)
+        grads = {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+        torch.save(grads, os.path.join(d, "grads.pth"))
+        torch.save(dict(model.named_buffers()), os.path.join(d, "buffers.pth"))
+        frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
+        write_json(os.path.join(d, "case.json"), {"sets": sets, "frozen": frozen})
+        print(f"fixture resnet3d_train/{case_id}: {len(grads)} gradients, {len(frozen)} frozen", flush=True)
 
 
 def build_case(r3d, c):
@@ -137,6 +227,7 @@ def main(out_dir):
         torch.manual_seed(3000 + i)
         model, forward = build_case(r3d, c)
         randomise_batchnorm(model, seed=300 + i)
+        randomise_non_local(model, seed=30 + i)
         model.eval()  # mmengine's train() returns None, so no chaining
         x = torch.randn(*c["shape"])
         with torch.no_grad():
@@ -147,6 +238,7 @@ def main(out_dir):
     for case_id, (sets, kwargs) in PRINT_ONLY.items():
         write_text(os.path.join(prints, case_id + ".txt"), repr(r3d.ResNet3d(pretrained=None, **kwargs)) + "\n")
         print_cases[case_id] = {"model": "resnet3d", "sets": sets}
+    write_train_cases(r3d, out_dir)
     write_parity_manifest(out_dir, FAMILY, PARITY, torch=torch.__version__)
     write_json(os.path.join(prints, "resnet3d_cases.json"), print_cases)
 

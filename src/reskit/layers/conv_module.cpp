@@ -51,6 +51,19 @@ void init_conv(torch::nn::Module& conv, const ActCfg& act) {
 
 }  // namespace
 
+torch::nn::AnyModule make_activation(const ActCfg& a) {
+  switch (a.type) {
+    case ActType::kNone: return {};
+    case ActType::kReLU: return torch::nn::AnyModule(torch::nn::ReLU(torch::nn::ReLUOptions(a.inplace)));
+    case ActType::kLeakyReLU:
+      return torch::nn::AnyModule(
+          torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(a.negative_slope).inplace(a.inplace)));
+    case ActType::kSiLU: return torch::nn::AnyModule(torch::nn::SiLU());
+    case ActType::kSigmoid: return torch::nn::AnyModule(torch::nn::Sigmoid());
+  }
+  return {};
+}
+
 ConvModuleImpl::ConvModuleImpl(const ConvModuleOptions& o) : torch::nn::Module("ConvModule"), options_(o) {
   const int dims = o.conv().dims;
   const bool with_norm = o.norm().type != NormType::kNone;
@@ -79,16 +92,7 @@ ConvModuleImpl::ConvModuleImpl(const ConvModuleOptions& o) : torch::nn::Module("
   }
 
   const ActCfg& a = o.act();
-  switch (a.type) {
-    case ActType::kNone: break;
-    case ActType::kReLU: act_call_ = torch::nn::AnyModule(torch::nn::ReLU(torch::nn::ReLUOptions(a.inplace))); break;
-    case ActType::kLeakyReLU:
-      act_call_ = torch::nn::AnyModule(
-          torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(a.negative_slope).inplace(a.inplace)));
-      break;
-    case ActType::kSiLU: act_call_ = torch::nn::AnyModule(torch::nn::SiLU()); break;
-    case ActType::kSigmoid: act_call_ = torch::nn::AnyModule(torch::nn::Sigmoid()); break;
-  }
+  act_call_ = make_activation(a);
   if (a.type != ActType::kNone) act_ = register_module("activate", act_call_.ptr());
 }
 

@@ -52,6 +52,9 @@ struct ConvModuleOptions {
   TORCH_ARG(ActCfg, act) = {};
 };
 
+// mmcv's build_activation_layer for the ActCfg types; empty for kNone.
+torch::nn::AnyModule make_activation(const ActCfg& act);
+
 class ConvModuleImpl : public torch::nn::Module, public PythonHooks {
  public:
   explicit ConvModuleImpl(const ConvModuleOptions& options);

@@ -1,11 +1,13 @@
 #include "reskit/models/video/resnet3d.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "reskit/core/error.h"
 #include "reskit/core/module_call.h"
 #include "reskit/core/text_format.h"
+#include "reskit/layers/checkpoint.h"
 
 namespace reskit::models::video {
 namespace {
@@ -24,62 +26,127 @@ const std::map<int64_t, std::pair<bool, std::vector<int64_t>>> kArchs = {
     {101, {true, {3, 4, 23, 3}}}, {152, {true, {3, 8, 36, 3}}},
 };
 
-// conv3d + BN3d (+ ReLU), mmaction2's conv_cfg/norm_cfg/act_cfg defaults; no bias before the norm.
-ConvModule conv_bn(int64_t in, int64_t out, std::vector<int64_t> kernel, std::vector<int64_t> stride,
-                   std::vector<int64_t> padding, std::vector<int64_t> dilation, bool relu) {
-  return ConvModule(ConvModuleOptions(in, out, std::move(kernel))
-                        .stride(std::move(stride))
-                        .padding(std::move(padding))
-                        .dilation(std::move(dilation))
-                        .conv(ConvCfg{3})
-                        .norm(NormCfg{NormType::kBN})
-                        .act(ActCfg{relu ? ActType::kReLU : ActType::kNone}));
+// conv3d + norm_cfg's norm (+ act_cfg's activation); no bias before a norm.
+ConvModule conv_bn(const NormCfgOptions& norm, const ActCfgOptions& act, int64_t in, int64_t out,
+                   std::vector<int64_t> kernel, std::vector<int64_t> stride, std::vector<int64_t> padding,
+                   std::vector<int64_t> dilation, bool with_act) {
+  ConvModule m(ConvModuleOptions(in, out, std::move(kernel))
+                   .stride(std::move(stride))
+                   .padding(std::move(padding))
+                   .dilation(std::move(dilation))
+                   .conv(ConvCfg{3})
+                   .norm(norm.layer_cfg())
+                   .act(with_act ? act.layer_cfg() : ActCfg{ActType::kNone}));
+  if (!norm.requires_grad() && m->norm())
+    for (auto& p : m->norm()->parameters()) p.requires_grad_(false);
+  return m;
 }
-
-torch::nn::ReLU inplace_relu() { return torch::nn::ReLU(torch::nn::ReLUOptions(true)); }
 
 // mmaction2's inflate: per-stage flags (1,1,1,1), one flag for all stages, or
 // per stage a group of per-block flags (1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0).
 // Upstream zips them with the stages built, so with fewer stages (num_stages)
 // the extra ones are unused.
-std::vector<std::vector<int64_t>> inflate_per_stage(const IntListList& groups, size_t num_stages) {
+std::vector<std::vector<int64_t>> flags_per_stage(const IntListList& groups, size_t num_stages, const char* what) {
   std::vector<std::vector<int64_t>> stages;
   if (groups.size() == 1 && (groups[0].size() >= num_stages || groups[0].size() == 1)) {
     for (size_t i = 0; i < num_stages; ++i) stages.push_back({groups[0][groups[0].size() == 1 ? 0 : i]});
   } else if (groups.size() >= num_stages) {
     stages.assign(groups.begin(), groups.begin() + static_cast<int64_t>(num_stages));
   } else {
-    throw Error("ResNet3d: inflate takes a flag per stage (1,1,1,1) or a '/'-separated group of per-block flags "
+    throw Error(std::string("ResNet3d: ") + what + " takes a flag per stage (1,1,1,1) or a '/'-separated group of per-block flags "
                 "per stage (1,1,1/1,0,1,0/1,0,1,0,1,0/0,1,0), for " + std::to_string(num_stages) + " stages");
   }
   for (const auto& stage : stages)
     for (int64_t flag : stage)
-      if (flag != 0 && flag != 1) throw Error("ResNet3d: inflate flags are 0 or 1, got " + std::to_string(flag));
+      if (flag != 0 && flag != 1)
+        throw Error(std::string("ResNet3d: ") + what + " flags are 0 or 1, got " + std::to_string(flag));
   return stages;
 }
 
 }  // namespace
 
+layers::NormCfg NormCfgOptions::layer_cfg() const {
+  switch (type()) {
+    case Norm3dType::kNone: return {NormType::kNone};
+    case Norm3dType::kBN3d: return {NormType::kBN, num_groups(), eps(), momentum()};
+    case Norm3dType::kGN: return {NormType::kGN, num_groups(), eps(), momentum()};
+  }
+  return {};
+}
+
+layers::ActCfg ActCfgOptions::layer_cfg() const {
+  switch (type()) {
+    case Act3dType::kReLU: return {ActType::kReLU, negative_slope(), inplace()};
+    case Act3dType::kLeakyReLU: return {ActType::kLeakyReLU, negative_slope(), inplace()};
+    case Act3dType::kSigmoid: return {ActType::kSigmoid, negative_slope(), false};
+  }
+  return {};
+}
+
+namespace {
+
+// What both blocks end with: act_cfg's activation and, where asked, a NonLocal3d.
+template <typename Block>
+void register_block_tail(Block& block, const Block3dOptions& o, int64_t channels,
+                         torch::nn::AnyModule& relu_call) {
+  relu_call = layers::make_activation(o.act_cfg().layer_cfg());
+  block.relu = block.register_module("relu", relu_call.ptr());
+  if (o.non_local()) {
+    const NonLocalCfgOptions& c = o.non_local_cfg();
+    block.non_local_block = block.register_module(
+        "non_local_block", layers::NonLocal3d(layers::NonLocal3dOptions(channels)
+                                                  .reduction(c.reduction())
+                                                  .use_scale(c.use_scale())
+                                                  .sub_sample(c.sub_sample())
+                                                  .mode(c.mode())
+                                                  .norm(c.norm_cfg().layer_cfg())));
+    if (!c.norm_cfg().requires_grad() && block.non_local_block->conv_out->norm())
+      for (auto& p : block.non_local_block->conv_out->norm()->parameters()) p.requires_grad_(false);
+  }
+}
+
+// mmaction2's block forward: the residual branch and shortcut (recomputed in
+// backward with with_cp, when the input takes a gradient), the activation,
+// then the non-local block.
+template <typename Block>
+at::Tensor block_forward(Block& block, const Block3dOptions& o, torch::nn::AnyModule& relu_call, const at::Tensor& x,
+                         const std::function<at::Tensor(const at::Tensor&)>& residual) {
+  at::Tensor out = o.with_cp() && x.requires_grad() ? layers::checkpoint(residual, x) : residual(x);
+  out = layers::call_any(relu_call, out);
+  if (block.non_local_block) out = call(block.non_local_block, out);
+  return out;
+}
+
+}  // namespace
+
 // style='pytorch': BasicBlock3d strides its first conv.
-BasicBlock3dImpl::BasicBlock3dImpl(const Block3dOptions& o, ConvModule ds) : torch::nn::Module("BasicBlock3d") {
+BasicBlock3dImpl::BasicBlock3dImpl(const Block3dOptions& o, ConvModule ds)
+    : torch::nn::Module("BasicBlock3d"), options_(o) {
+  const NormCfgOptions& n = o.norm_cfg();
+  const ActCfgOptions& a = o.act_cfg();
   const int64_t d = o.dilation(), kt = o.inflate() ? 3 : 1, pt = o.inflate() ? 1 : 0;
-  conv1 = register_module("conv1", conv_bn(o.inplanes(), o.planes(), {kt, 3, 3},
+  conv1 = register_module("conv1", conv_bn(n, a, o.inplanes(), o.planes(), {kt, 3, 3},
                                            {o.temporal_stride(), o.spatial_stride(), o.spatial_stride()},
                                            {pt, d, d}, {1, d, d}, true));
-  conv2 = register_module("conv2", conv_bn(o.planes(), o.planes() * kExpansion, {kt, 3, 3}, {1, 1, 1}, {pt, 1, 1},
-                                           {1}, false));
+  conv2 = register_module("conv2", conv_bn(n, a, o.planes(), o.planes() * kExpansion, {kt, 3, 3}, {1, 1, 1},
+                                           {pt, 1, 1}, {1}, false));
   if (ds) downsample = register_module("downsample", ds);
-  relu = register_module("relu", inplace_relu());
+  register_block_tail(*this, o, o.planes() * kExpansion, relu_call_);
+}
+
+at::Tensor BasicBlock3dImpl::residual(const at::Tensor& x) {
+  return call(conv2, call(conv1, x)) + (downsample ? call(downsample, x) : x);
 }
 
 at::Tensor BasicBlock3dImpl::forward(at::Tensor x) {
-  at::Tensor out = call(conv2, call(conv1, x));
-  out = out + (downsample ? call(downsample, x) : x);
-  return call(relu, out);
+  return block_forward(*this, options_, relu_call_, x, [this](const at::Tensor& in) { return residual(in); });
 }
 
 // style='pytorch': Bottleneck3d strides its middle conv; 'caffe': its first.
-Bottleneck3dImpl::Bottleneck3dImpl(const Block3dOptions& o, ConvModule ds) : torch::nn::Module("Bottleneck3d") {
+Bottleneck3dImpl::Bottleneck3dImpl(const Block3dOptions& o, ConvModule ds)
+    : torch::nn::Module("Bottleneck3d"), options_(o) {
+  const NormCfgOptions& n = o.norm_cfg();
+  const ActCfgOptions& a = o.act_cfg();
   const int64_t d = o.dilation();
   const std::vector<int64_t> strided = {o.temporal_stride(), o.spatial_stride(), o.spatial_stride()};
   const bool caffe = o.style() == BlockStyle::kCaffe;
@@ -93,19 +160,21 @@ Bottleneck3dImpl::Bottleneck3dImpl(const Block3dOptions& o, ConvModule ds) : tor
     k2 = 3;
     p2 = 1;
   }
-  conv1 = register_module("conv1", conv_bn(o.inplanes(), o.planes(), {k1, 1, 1}, caffe ? strided : std::vector<int64_t>{1},
+  conv1 = register_module("conv1", conv_bn(n, a, o.inplanes(), o.planes(), {k1, 1, 1}, caffe ? strided : std::vector<int64_t>{1},
                                            {p1, 0, 0}, {1}, true));
-  conv2 = register_module("conv2", conv_bn(o.planes(), o.planes(), {k2, 3, 3}, caffe ? std::vector<int64_t>{1} : strided,
+  conv2 = register_module("conv2", conv_bn(n, a, o.planes(), o.planes(), {k2, 3, 3}, caffe ? std::vector<int64_t>{1} : strided,
                                            {p2, d, d}, {1, d, d}, true));
-  conv3 = register_module("conv3", conv_bn(o.planes(), o.planes() * kExpansion, {1}, {1}, {0}, {1}, false));
+  conv3 = register_module("conv3", conv_bn(n, a, o.planes(), o.planes() * kExpansion, {1}, {1}, {0}, {1}, false));
   if (ds) downsample = register_module("downsample", ds);
-  relu = register_module("relu", inplace_relu());
+  register_block_tail(*this, o, o.planes() * kExpansion, relu_call_);
+}
+
+at::Tensor Bottleneck3dImpl::residual(const at::Tensor& x) {
+  return call(conv3, call(conv2, call(conv1, x))) + (downsample ? call(downsample, x) : x);
 }
 
 at::Tensor Bottleneck3dImpl::forward(at::Tensor x) {
-  at::Tensor out = call(conv3, call(conv2, call(conv1, x)));
-  out = out + (downsample ? call(downsample, x) : x);
-  return call(relu, out);
+  return block_forward(*this, options_, relu_call_, x, [this](const at::Tensor& in) { return residual(in); });
 }
 
 ResNet3dImpl::ResNet3dImpl(const ResNet3dOptions& o) : torch::nn::Module("ResNet3d"), options_(o) {
@@ -126,7 +195,12 @@ ResNet3dImpl::ResNet3dImpl(const ResNet3dOptions& o) : torch::nn::Module("ResNet
     throw Error("ResNet3d: in_channels and base_channels must be positive");
   if (o.conv1_stride_s() < 1 || o.conv1_stride_t() < 1 || o.pool1_stride_s() < 1 || o.pool1_stride_t() < 1)
     throw Error("ResNet3d: the stem's strides must be positive");
-  const std::vector<std::vector<int64_t>> inflate = inflate_per_stage(o.inflate(), static_cast<size_t>(stages));
+  const std::vector<std::vector<int64_t>> inflate = flags_per_stage(o.inflate(), static_cast<size_t>(stages), "inflate");
+  const std::vector<std::vector<int64_t>> non_local =
+      flags_per_stage(o.non_local(), static_cast<size_t>(stages), "non_local");
+  if (o.frozen_stages() < -1 || o.frozen_stages() > stages)
+    throw Error("ResNet3d: frozen_stages must lie in -1.." + std::to_string(stages) + ", got " +
+                std::to_string(o.frozen_stages()));
   if (o.out_indices().empty()) throw Error("ResNet3d: out_indices is empty");
   for (int64_t i : o.out_indices())
     if (i < 0 || i >= stages)
@@ -136,7 +210,7 @@ ResNet3dImpl::ResNet3dImpl(const ResNet3dOptions& o) : torch::nn::Module("ResNet
 
   const std::vector<int64_t>& k = o.conv1_kernel();
   inplanes_ = o.base_channels();
-  conv1 = register_module("conv1", conv_bn(o.in_channels(), inplanes_, k,
+  conv1 = register_module("conv1", conv_bn(o.norm_cfg(), o.act_cfg(), o.in_channels(), inplanes_, k,
                                            {o.conv1_stride_t(), o.conv1_stride_s(), o.conv1_stride_s()},
                                            {(k[0] - 1) / 2, (k[1] - 1) / 2, (k[2] - 1) / 2}, {1}, true));
   maxpool = register_module("maxpool", torch::nn::MaxPool3d(torch::nn::MaxPool3dOptions({1, 3, 3})
@@ -145,7 +219,7 @@ ResNet3dImpl::ResNet3dImpl(const ResNet3dOptions& o) : torch::nn::Module("ResNet
                                                                 .padding({0, 1, 1})));
   pool2 = register_module("pool2", torch::nn::MaxPool3d(torch::nn::MaxPool3dOptions({2, 1, 1}).stride({2, 1, 1})));
   for (int64_t i = 0; i < stages; ++i) {
-    res_layers.push_back(make_res_layer(bottleneck, o.base_channels() << i, stage_blocks[i], i, inflate[i]));
+    res_layers.push_back(make_res_layer(bottleneck, o.base_channels() << i, stage_blocks[i], i, inflate[i], non_local[i]));
     register_module("layer" + std::to_string(i + 1), res_layers.back());
   }
 
@@ -161,14 +235,38 @@ ResNet3dImpl::ResNet3dImpl(const ResNet3dOptions& o) : torch::nn::Module("ResNet
         for (auto& p : last->parameters(false)) p.zero_();
     }
   }
+  // mmaction2 freezes in train(); LibTorch modules start in training mode
+  // without a call, so the frozen state holds from the start.
+  train(is_training());
+}
+
+void ResNet3dImpl::freeze_stages() {
+  const auto freeze = [](torch::nn::Module& m) {
+    m.eval();
+    for (auto& p : m.parameters()) p.requires_grad_(false);
+  };
+  if (options_.frozen_stages() >= 0) freeze(*conv1);
+  for (int64_t i = 0; i < options_.frozen_stages(); ++i) freeze(*res_layers[static_cast<size_t>(i)]);
+}
+
+void ResNet3dImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  freeze_stages();
+  if (on && options_.norm_eval())
+    for (const auto& m : modules(/*include_self=*/false))
+      if (m->as<torch::nn::BatchNorm3d>()) m->eval();
 }
 
 layers::Sequential ResNet3dImpl::make_res_layer(bool bottleneck, int64_t planes, int64_t blocks, int64_t stage,
-                                                const std::vector<int64_t>& flags) {
+                                                const std::vector<int64_t>& flags,
+                                                const std::vector<int64_t>& non_local) {
   const ResNet3dOptions& o = options_;
   if (flags.size() != 1 && static_cast<int64_t>(flags.size()) != blocks)
     throw Error("ResNet3d: inflate of stage " + std::to_string(stage + 1) + " needs 1 or " + std::to_string(blocks) +
                 " values, got " + std::to_string(flags.size()));
+  if (non_local.size() != 1 && static_cast<int64_t>(non_local.size()) != blocks)
+    throw Error("ResNet3d: non_local of stage " + std::to_string(stage + 1) + " needs 1 or " + std::to_string(blocks) +
+                " values, got " + std::to_string(non_local.size()));
   const int64_t expansion = bottleneck ? Bottleneck3dImpl::kExpansion : BasicBlock3dImpl::kExpansion;
   const int64_t s = o.spatial_strides()[stage], t = o.temporal_strides()[stage];
   // Upstream builds no downsample for a temporal-only stride where the
@@ -178,7 +276,7 @@ layers::Sequential ResNet3dImpl::make_res_layer(bool bottleneck, int64_t planes,
                 " but spatial stride 1 and matching channels, so its shortcut cannot stride (mmaction2 fails there too)");
   ConvModule downsample{nullptr};
   if (s != 1 || inplanes_ != planes * expansion)
-    downsample = conv_bn(inplanes_, planes * expansion, {1}, {t, s, s}, {0}, {1}, false);
+    downsample = conv_bn(o.norm_cfg(), o.act_cfg(), inplanes_, planes * expansion, {1}, {t, s, s}, {0}, {1}, false);
 
   layers::Sequential layer;
   for (int64_t i = 0; i < blocks; ++i) {
@@ -189,7 +287,12 @@ layers::Sequential ResNet3dImpl::make_res_layer(bool bottleneck, int64_t planes,
                                   .dilation(o.dilations()[stage])
                                   .inflate(flags[flags.size() == 1 ? 0 : i] == 1)
                                   .inflate_style(o.inflate_style())
-                                  .style(o.style());
+                                  .style(o.style())
+                                  .norm_cfg(o.norm_cfg())
+                                  .act_cfg(o.act_cfg())
+                                  .non_local(non_local[non_local.size() == 1 ? 0 : i] == 1)
+                                  .non_local_cfg(o.non_local_cfg())
+                                  .with_cp(o.with_cp());
     const ConvModule ds = first ? downsample : ConvModule{nullptr};
     if (bottleneck)
       layer->push_back(Bottleneck3d(bo, ds));

@@ -15,6 +15,7 @@
 #include "reskit/core/option_fields.h"
 #include "reskit/core/python_hooks.h"
 #include "reskit/layers/conv_module.h"
+#include "reskit/layers/non_local.h"
 #include "reskit/layers/sequential.h"
 
 namespace reskit::models::video {
@@ -34,6 +35,55 @@ inline const std::vector<std::pair<InflateStyle, const char*>>& reskit_enum_name
   return names;
 }
 
+// mmcv's norm_cfg and act_cfg, for the choices its ConvModule builds in 3-D.
+enum class Norm3dType { kNone, kBN3d, kGN };
+inline const std::vector<std::pair<Norm3dType, const char*>>& reskit_enum_names(Norm3dType) {
+  static const std::vector<std::pair<Norm3dType, const char*>> names = {
+      {Norm3dType::kNone, "none"}, {Norm3dType::kBN3d, "BN3d"}, {Norm3dType::kGN, "GN"}};
+  return names;
+}
+enum class Act3dType { kReLU, kLeakyReLU, kSigmoid };
+inline const std::vector<std::pair<Act3dType, const char*>>& reskit_enum_names(Act3dType) {
+  static const std::vector<std::pair<Act3dType, const char*>> names = {
+      {Act3dType::kReLU, "ReLU"}, {Act3dType::kLeakyReLU, "LeakyReLU"}, {Act3dType::kSigmoid, "Sigmoid"}};
+  return names;
+}
+
+struct NormCfgOptions {
+#define RESKIT_FIELDS(X)                                                              \
+  X(Norm3dType, type, Norm3dType::kBN3d, "BN3d, GN or none")                          \
+  X(bool, requires_grad, true, "false: the norm's weight and bias are not trained")  \
+  X(double, eps, 1e-5, "added to the variance")                                       \
+  X(double, momentum, 0.1, "BN3d: running-statistics momentum")                       \
+  X(int64_t, num_groups, 32, "GN: groups")
+  RESKIT_OPTIONS(RESKIT_FIELDS)
+#undef RESKIT_FIELDS
+  layers::NormCfg layer_cfg() const;
+};
+
+struct ActCfgOptions {
+#define RESKIT_FIELDS(X)                                                 \
+  X(Act3dType, type, Act3dType::kReLU, "ReLU, LeakyReLU or Sigmoid")     \
+  X(bool, inplace, true, "ReLU/LeakyReLU: in place (shown by print)")    \
+  X(double, negative_slope, 0.01, "LeakyReLU: slope below zero")
+  RESKIT_OPTIONS(RESKIT_FIELDS)
+#undef RESKIT_FIELDS
+  layers::ActCfg layer_cfg() const;
+};
+
+// mmaction2's non_local_cfg: the arguments of mmcv's NonLocal3d.
+struct NonLocalCfgOptions {
+#define RESKIT_FIELDS(X)                                                                                   \
+  X(int64_t, reduction, 2, "inner channels = channels / reduction")                                        \
+  X(bool, use_scale, true, "embedded_gaussian: scale the affinities by 1/sqrt(inner channels)")            \
+  X(bool, sub_sample, false, "max-pool g and phi 1x2x2")                                                   \
+  X(layers::NonLocalMode, mode, layers::NonLocalMode::kEmbeddedGaussian,                                   \
+    "embedded_gaussian, gaussian, dot_product or concatenation")                                           \
+  X(NormCfgOptions, norm_cfg, NormCfgOptions().type(Norm3dType::kNone), "conv_out's norm (none by default)")
+  RESKIT_OPTIONS(RESKIT_FIELDS)
+#undef RESKIT_FIELDS
+};
+
 struct Block3dOptions {
   Block3dOptions(int64_t inplanes, int64_t planes) : inplanes_(inplanes), planes_(planes) {}
   TORCH_ARG(int64_t, inplanes);
@@ -44,6 +94,11 @@ struct Block3dOptions {
   TORCH_ARG(bool, inflate) = true;
   TORCH_ARG(InflateStyle, inflate_style) = InflateStyle::k3x1x1;  // Bottleneck3d only
   TORCH_ARG(BlockStyle, style) = BlockStyle::kPytorch;            // Bottleneck3d only
+  TORCH_ARG(NormCfgOptions, norm_cfg) = {};
+  TORCH_ARG(ActCfgOptions, act_cfg) = {};
+  TORCH_ARG(bool, non_local) = false;  // a NonLocal3d after the block
+  TORCH_ARG(NonLocalCfgOptions, non_local_cfg) = {};
+  TORCH_ARG(bool, with_cp) = false;  // checkpoint the residual branch in training
 };
 
 class BasicBlock3dImpl : public torch::nn::Module {
@@ -53,7 +108,13 @@ class BasicBlock3dImpl : public torch::nn::Module {
   at::Tensor forward(at::Tensor x);
 
   layers::ConvModule conv1{nullptr}, conv2{nullptr}, downsample{nullptr};
-  torch::nn::ReLU relu{nullptr};
+  std::shared_ptr<torch::nn::Module> relu;  // act_cfg's activation
+  layers::NonLocal3d non_local_block{nullptr};
+
+ private:
+  at::Tensor residual(const at::Tensor& x);  // the block up to its activation
+  Block3dOptions options_;
+  torch::nn::AnyModule relu_call_;
 };
 TORCH_MODULE(BasicBlock3d);
 
@@ -64,7 +125,13 @@ class Bottleneck3dImpl : public torch::nn::Module {
   at::Tensor forward(at::Tensor x);
 
   layers::ConvModule conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, downsample{nullptr};
-  torch::nn::ReLU relu{nullptr};
+  std::shared_ptr<torch::nn::Module> relu;  // act_cfg's activation
+  layers::NonLocal3d non_local_block{nullptr};
+
+ private:
+  at::Tensor residual(const at::Tensor& x);  // the block up to its activation
+  Block3dOptions options_;
+  torch::nn::AnyModule relu_call_;
 };
 TORCH_MODULE(Bottleneck3d);
 
@@ -87,10 +154,18 @@ struct ResNet3dOptions {
   X(bool, with_pool1, true, "the stem max-pool (built either way, as upstream)")                                  \
   X(bool, with_pool2, true, "halve time after layer1")                                                            \
   X(BlockStyle, style, BlockStyle::kPytorch, "pytorch: a Bottleneck3d strides its 3x3 conv; caffe: its first 1x1") \
+  X(int64_t, frozen_stages, -1, "training: the stem (0) and stages 1..n keep their weights and BN statistics") \
   X(IntListList, inflate, (IntListList{{1, 1, 1, 1}}),                                                            \
     "temporal kernels per stage (1,1,1,1, or one flag for all) or per block (1,1,1/1,0,1,0/...)")                 \
   X(InflateStyle, inflate_style, InflateStyle::k3x1x1,                                                            \
     "Bottleneck3d: temporal kernel on the 1x1 conv (3x1x1) or the 3x3 conv (3x3x3)")                              \
+  X(NormCfgOptions, norm_cfg, NormCfgOptions(), "every ConvModule's norm")                                        \
+  X(ActCfgOptions, act_cfg, ActCfgOptions(), "every activation")                                                 \
+  X(bool, norm_eval, false, "training: every BatchNorm stays in eval mode (statistics frozen)")                  \
+  X(bool, with_cp, false, "training: recompute each block in backward instead of keeping its activations")       \
+  X(IntListList, non_local, (IntListList{{0, 0, 0, 0}}),                                                         \
+    "NonLocal3d after blocks, flags as inflate's (0,0,0,0 / 0,0,0/1,0,1,0/1,0,1,0,1,0/0,0,0)")                   \
+  X(NonLocalCfgOptions, non_local_cfg, NonLocalCfgOptions(), "the NonLocal3d blocks' options")                   \
   X(bool, zero_init_residual, true, "zero the last BN of each residual branch")
   RESKIT_OPTIONS(RESKIT_FIELDS)
 #undef RESKIT_FIELDS
@@ -101,6 +176,10 @@ class ResNet3dImpl : public torch::nn::Module, public PythonHooks {
   explicit ResNet3dImpl(const ResNet3dOptions& o);
   // The stages named by out_indices, in order (mmaction2 returns a lone one bare).
   std::vector<at::Tensor> forward(at::Tensor x);
+
+  // As mmaction2's train(): frozen_stages stay frozen and, with norm_eval,
+  // every BatchNorm stays in eval mode.
+  void train(bool on = true) override;
 
   // mmaction2 builds the stem pool with tuples, which Python prints even where uniform.
   std::optional<std::string> python_child_extra_repr(const torch::nn::Module& child) const override;
@@ -114,7 +193,8 @@ class ResNet3dImpl : public torch::nn::Module, public PythonHooks {
 
  private:
   layers::Sequential make_res_layer(bool bottleneck, int64_t planes, int64_t blocks, int64_t stage,
-                                    const std::vector<int64_t>& inflate);
+                                    const std::vector<int64_t>& inflate, const std::vector<int64_t>& non_local);
+  void freeze_stages();
 
   ResNet3dOptions options_;
   int64_t inplanes_ = 64;
