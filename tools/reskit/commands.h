@@ -17,5 +17,6 @@ int cmd_bench(const Args& args);
 int cmd_detect(const Args& args);
 int cmd_eval_detect(const Args& args);
 int cmd_inflate(const Args& args);
+int cmd_recognize(const Args& args);
 
 }  // namespace reskit::cli

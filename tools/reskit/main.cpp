@@ -23,6 +23,7 @@ const CommandEntry kCommands[] = {
     {"classify", reskit::cli::cmd_classify, "ImageNet top-5 labels for images"},
     {"detect", reskit::cli::cmd_detect, "objects in images: boxes, classes, scores (RFBNet)"},
     {"eval-detect", reskit::cli::cmd_eval_detect, "VOC07 mAP of a detector on a VOC-layout folder"},
+    {"recognize", reskit::cli::cmd_recognize, "the action in videos: Kinetics-400 top-5 (i3d_r50)"},
     {"inflate", reskit::cli::cmd_inflate, "a 2D ResNet checkpoint inflated into a 3D model (i3d_r50)"},
     {"summary", reskit::cli::cmd_summary, "what torchinfo's summary() prints for a model"},
     {"print", reskit::cli::cmd_print, "the module tree as Python's print(model) shows it"},
