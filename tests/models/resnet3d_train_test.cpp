@@ -78,7 +78,6 @@ TEST_P(ResNet3dTrain, MatchesMmaction2) {
 INSTANTIATE_TEST_SUITE_P(Cases, ResNet3dTrain, ::testing::Values("frozen1_cp_non_local", "frozen2_norm_eval", "cp_all"));
 
 TEST(ResNet3dCheckpoint, GradientsEqualThoseWithoutIt) {
-  const std::string d = case_dir("cp_all");
   // zero_init_residual=false: a zero BN scale would leave gradients of pure rounding noise.
   const std::vector<std::string> base = {"depth=18", "inflate=0,1,0,1", "non_local=0,1,0,0", "zero_init_residual=false"};
   std::vector<std::string> with_cp = base;

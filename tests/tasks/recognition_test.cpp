@@ -25,11 +25,11 @@ TEST(Recognition, ResizeAndCropsEqualMmaction2) {
     const tasks::FrameSize r = tasks::resize_short_side({c["width"], c["height"]}, 256);
     EXPECT_EQ(r.width, c["resized"][0].get<int64_t>()) << c.dump();
     EXPECT_EQ(r.height, c["resized"][1].get<int64_t>()) << c.dump();
-    const auto three = tasks::three_crop_boxes(r, 256);
+    const auto three = tasks::three_crop_boxes(r, c["three_crop_size"]);
     for (size_t i = 0; i < 3; ++i)
       EXPECT_EQ((std::vector<int64_t>{three[i].x1, three[i].y1, three[i].x2, three[i].y2}),
                 c["three_crop"][i].get<std::vector<int64_t>>()) << c.dump();
-    const auto center = tasks::center_crop_box(r, 224);
+    const auto center = tasks::center_crop_box(r, c["center_crop_size"]);
     EXPECT_EQ((std::vector<int64_t>{center.x1, center.y1, center.x2, center.y2}),
               c["center_crop"].get<std::vector<int64_t>>()) << c.dump();
   }

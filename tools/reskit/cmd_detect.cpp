@@ -57,14 +57,8 @@ int cmd_detect(const Args& argv) {
   throw Error("detect: this build of reskit has no OpenCV (configure with -DRESKIT_WITH_OPENCV=ON)");
 #else
   // MODEL is a registry name; without one, the sidecar's model or rfbnet.
-  std::vector<std::string> images = args.positional;
-  std::string model_name = "rfbnet";
-  if (!images.empty() && !std::filesystem::exists(images[0]) && models::is_model(images[0])) {
-    model_name = images[0];
-    images.erase(images.begin());
-  } else if (args.has("weights") && std::filesystem::exists(tasks::sidecar_path(args.get("weights")))) {
-    model_name = "";  // the sidecar names it
-  }
+  std::vector<std::string> images;
+  const std::string model_name = command.model_before_inputs("rfbnet", images);
   if (images.empty()) throw Error("detect: no images given");
   for (const std::string& image : images)  // before any work: a typo fails at once
     if (!std::filesystem::is_regular_file(image)) throw Error("image '" + image + "' does not exist");

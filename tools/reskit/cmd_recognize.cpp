@@ -33,14 +33,8 @@ int cmd_recognize(const Args& argv) {
 #ifndef RESKIT_HAVE_OPENCV
   throw Error("recognize: this build of reskit has no OpenCV (configure with -DRESKIT_WITH_OPENCV=ON)");
 #else
-  std::vector<std::string> videos = args.positional;
-  std::string model_name = "i3d_r50";
-  if (!videos.empty() && !std::filesystem::exists(videos[0]) && models::is_model(videos[0])) {
-    model_name = videos[0];
-    videos.erase(videos.begin());
-  } else if (args.has("weights") && std::filesystem::exists(tasks::sidecar_path(args.get("weights")))) {
-    model_name = "";  // the sidecar names it
-  }
+  std::vector<std::string> videos;
+  const std::string model_name = command.model_before_inputs("i3d_r50", videos);
   if (videos.empty()) throw Error("recognize: no video given");
   for (const std::string& video : videos)  // before any work: a typo fails at once
     if (!std::filesystem::exists(video)) throw Error("'" + video + "' does not exist");

@@ -1,5 +1,6 @@
 #include "model_command.h"
 
+#include <filesystem>
 #include <iostream>
 
 namespace reskit::cli {
@@ -20,6 +21,17 @@ bool ModelCommand::parse(const Args& argv, size_t max_positional) {
   args_ = command_.parse(argv, max_positional);
   if (args_.help) std::cout << command_.help_text();
   return !args_.help;
+}
+
+std::string ModelCommand::model_before_inputs(const std::string& fallback, std::vector<std::string>& inputs) const {
+  inputs = args_.positional;
+  if (!inputs.empty() && !std::filesystem::exists(inputs[0]) && models::is_model(inputs[0])) {
+    const std::string name = inputs[0];
+    inputs.erase(inputs.begin());
+    return name;
+  }
+  if (args_.has("weights") && std::filesystem::exists(tasks::sidecar_path(args_.get("weights")))) return "";
+  return fallback;
 }
 
 tasks::PreparedModel ModelCommand::prepare(const std::string& model_name) const {

@@ -27,6 +27,10 @@ class ModelCommand {
   std::string model_name() const { return args_.positional.empty() ? "" : args_.positional[0]; }
 
   tasks::ModelRequest request(const std::string& model_name) const { return model_request(args_, model_name); }
+  // The positionals as MODEL INPUT...: a first one that is a registry name and
+  // no file is MODEL; else the weights' sidecar names it (""), or `fallback`.
+  // `inputs` gets the rest.
+  std::string model_before_inputs(const std::string& fallback, std::vector<std::string>& inputs) const;
   // Builds, loads and places the model named `model_name` (default: model_name()).
   tasks::PreparedModel prepare() const { return prepare(model_name()); }
   tasks::PreparedModel prepare(const std::string& model_name) const;

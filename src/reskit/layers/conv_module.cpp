@@ -90,6 +90,8 @@ ConvModuleImpl::ConvModuleImpl(const ConvModuleOptions& o) : torch::nn::Module("
         torch::nn::GroupNormOptions(o.norm().num_groups, o.out_channels()).eps(o.norm().eps)));
     norm_ = register_module("gn", norm_call_.ptr());
   }
+  if (norm_ && !o.norm().requires_grad)
+    for (auto& p : norm_->parameters()) p.requires_grad_(false);
 
   const ActCfg& a = o.act();
   act_call_ = make_activation(a);

@@ -28,6 +28,7 @@ struct NormCfg {
   int64_t num_groups = 32;  // GN only
   double eps = 1e-5;
   double momentum = 0.1;
+  bool requires_grad = true;  // false: the norm's weight and bias are frozen (mmcv's norm_cfg)
 };
 struct ActCfg {
   ActType type = ActType::kReLU;

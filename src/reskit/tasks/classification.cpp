@@ -24,13 +24,15 @@ std::vector<Prediction> top_k(const at::Tensor& logits_row, int64_t k, const std
 }
 
 std::vector<std::string> load_labels(const std::string& path) {
-  std::vector<std::string> candidates;
+  return load_labels(path, {data_dir() + "/imagenet_classes.txt",
+                            "/usr/share/doc/opencv-doc/examples/data/dnn/classification_classes_ILSVRC2012.txt"});
+}
+
+std::vector<std::string> load_labels(const std::string& path, const std::vector<std::string>& defaults) {
+  std::vector<std::string> candidates = defaults;
   if (!path.empty()) {
     if (!std::filesystem::is_regular_file(path)) throw Error("labels file '" + path + "' does not exist");
-    candidates.push_back(path);
-  } else {
-    candidates.push_back(data_dir() + "/imagenet_classes.txt");
-    candidates.push_back("/usr/share/doc/opencv-doc/examples/data/dnn/classification_classes_ILSVRC2012.txt");
+    candidates = {path};
   }
   for (const std::string& candidate : candidates) {
     std::ifstream in(candidate);

@@ -19,5 +19,7 @@ std::vector<Prediction> top_k(const at::Tensor& logits_row, int64_t k, const std
 // One name per line. An empty path finds ImageNet's 1000 names: reskit's
 // data directory, then Debian's opencv-doc copy; none found gives {}.
 std::vector<std::string> load_labels(const std::string& path);
+// The same with other default files, tried in order.
+std::vector<std::string> load_labels(const std::string& path, const std::vector<std::string>& defaults);
 
 }  // namespace reskit::tasks

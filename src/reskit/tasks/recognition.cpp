@@ -4,10 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 
 #include "reskit/core/error.h"
+#include "reskit/tasks/classification.h"
 
 namespace reskit::tasks {
 
@@ -87,18 +86,8 @@ at::Tensor average_view_probabilities(const at::Tensor& logits) {
 }
 
 std::vector<std::string> recognition_labels(int64_t num_classes, const std::string& path) {
-  std::string file = path;
-  if (file.empty()) {
-    file = "/usr/share/doc/opencv-doc/examples/data/dnn/action_recongnition_kinetics.txt";
-  } else if (!std::filesystem::is_regular_file(file)) {
-    throw Error("labels file '" + file + "' does not exist");
-  }
-  std::vector<std::string> labels;
-  std::ifstream in(file);
-  for (std::string line; labels.size() < static_cast<size_t>(num_classes) && std::getline(in, line);) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    labels.push_back(line);
-  }
+  std::vector<std::string> labels =
+      load_labels(path, {"/usr/share/doc/opencv-doc/examples/data/dnn/action_recongnition_kinetics.txt"});
   labels.resize(static_cast<size_t>(std::max<int64_t>(num_classes, 0)));
   for (size_t i = 0; i < labels.size(); ++i)
     if (labels[i].empty()) labels[i] = std::to_string(i);

@@ -1,7 +1,6 @@
 #include "reskit/models/video/resnet3d.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 
 #include "reskit/core/error.h"
@@ -30,16 +29,13 @@ const std::map<int64_t, std::pair<bool, std::vector<int64_t>>> kArchs = {
 ConvModule conv_bn(const NormCfgOptions& norm, const ActCfgOptions& act, int64_t in, int64_t out,
                    std::vector<int64_t> kernel, std::vector<int64_t> stride, std::vector<int64_t> padding,
                    std::vector<int64_t> dilation, bool with_act) {
-  ConvModule m(ConvModuleOptions(in, out, std::move(kernel))
-                   .stride(std::move(stride))
-                   .padding(std::move(padding))
-                   .dilation(std::move(dilation))
-                   .conv(ConvCfg{3})
-                   .norm(norm.layer_cfg())
-                   .act(with_act ? act.layer_cfg() : ActCfg{ActType::kNone}));
-  if (!norm.requires_grad() && m->norm())
-    for (auto& p : m->norm()->parameters()) p.requires_grad_(false);
-  return m;
+  return ConvModule(ConvModuleOptions(in, out, std::move(kernel))
+                        .stride(std::move(stride))
+                        .padding(std::move(padding))
+                        .dilation(std::move(dilation))
+                        .conv(ConvCfg{3})
+                        .norm(norm.layer_cfg())
+                        .act(with_act ? act.layer_cfg() : ActCfg{ActType::kNone}));
 }
 
 // mmaction2's inflate: per-stage flags (1,1,1,1), one flag for all stages, or
@@ -68,8 +64,8 @@ std::vector<std::vector<int64_t>> flags_per_stage(const IntListList& groups, siz
 layers::NormCfg NormCfgOptions::layer_cfg() const {
   switch (type()) {
     case Norm3dType::kNone: return {NormType::kNone};
-    case Norm3dType::kBN3d: return {NormType::kBN, num_groups(), eps(), momentum()};
-    case Norm3dType::kGN: return {NormType::kGN, num_groups(), eps(), momentum()};
+    case Norm3dType::kBN3d: return {NormType::kBN, num_groups(), eps(), momentum(), requires_grad()};
+    case Norm3dType::kGN: return {NormType::kGN, num_groups(), eps(), momentum(), requires_grad()};
   }
   return {};
 }
@@ -83,45 +79,33 @@ layers::ActCfg ActCfgOptions::layer_cfg() const {
   return {};
 }
 
-namespace {
-
-// What both blocks end with: act_cfg's activation and, where asked, a NonLocal3d.
-template <typename Block>
-void register_block_tail(Block& block, const Block3dOptions& o, int64_t channels,
-                         torch::nn::AnyModule& relu_call) {
-  relu_call = layers::make_activation(o.act_cfg().layer_cfg());
-  block.relu = block.register_module("relu", relu_call.ptr());
-  if (o.non_local()) {
-    const NonLocalCfgOptions& c = o.non_local_cfg();
-    block.non_local_block = block.register_module(
-        "non_local_block", layers::NonLocal3d(layers::NonLocal3dOptions(channels)
-                                                  .reduction(c.reduction())
-                                                  .use_scale(c.use_scale())
-                                                  .sub_sample(c.sub_sample())
-                                                  .mode(c.mode())
-                                                  .norm(c.norm_cfg().layer_cfg())));
-    if (!c.norm_cfg().requires_grad() && block.non_local_block->conv_out->norm())
-      for (auto& p : block.non_local_block->conv_out->norm()->parameters()) p.requires_grad_(false);
-  }
+void Block3dImpl::register_tail(ConvModule ds, int64_t channels) {
+  if (ds) downsample = register_module("downsample", ds);
+  relu_call_ = layers::make_activation(options_.act_cfg().layer_cfg());
+  relu = register_module("relu", relu_call_.ptr());
+  if (!options_.non_local()) return;
+  const NonLocalCfgOptions& c = options_.non_local_cfg();
+  non_local_block = register_module("non_local_block", layers::NonLocal3d(layers::NonLocal3dOptions(channels)
+                                                                              .reduction(c.reduction())
+                                                                              .use_scale(c.use_scale())
+                                                                              .sub_sample(c.sub_sample())
+                                                                              .mode(c.mode())
+                                                                              .norm(c.norm_cfg().layer_cfg())));
 }
 
-// mmaction2's block forward: the residual branch and shortcut (recomputed in
-// backward with with_cp, when the input takes a gradient), the activation,
-// then the non-local block.
-template <typename Block>
-at::Tensor block_forward(Block& block, const Block3dOptions& o, torch::nn::AnyModule& relu_call, const at::Tensor& x,
-                         const std::function<at::Tensor(const at::Tensor&)>& residual) {
-  at::Tensor out = o.with_cp() && x.requires_grad() ? layers::checkpoint(residual, x) : residual(x);
-  out = layers::call_any(relu_call, out);
-  if (block.non_local_block) out = call(block.non_local_block, out);
+at::Tensor Block3dImpl::residual(const at::Tensor& x) { return branch(x) + (downsample ? call(downsample, x) : x); }
+
+at::Tensor Block3dImpl::forward(at::Tensor x) {
+  // Recomputed in backward with with_cp, when the input takes a gradient (as upstream).
+  const auto sum = [this](const at::Tensor& in) { return residual(in); };
+  at::Tensor out = options_.with_cp() && x.requires_grad() ? layers::checkpoint(sum, x) : residual(x);
+  out = layers::call_any(relu_call_, out);
+  if (non_local_block) out = call(non_local_block, out);
   return out;
 }
 
-}  // namespace
-
 // style='pytorch': BasicBlock3d strides its first conv.
-BasicBlock3dImpl::BasicBlock3dImpl(const Block3dOptions& o, ConvModule ds)
-    : torch::nn::Module("BasicBlock3d"), options_(o) {
+BasicBlock3dImpl::BasicBlock3dImpl(const Block3dOptions& o, ConvModule ds) : Block3dImpl("BasicBlock3d", o) {
   const NormCfgOptions& n = o.norm_cfg();
   const ActCfgOptions& a = o.act_cfg();
   const int64_t d = o.dilation(), kt = o.inflate() ? 3 : 1, pt = o.inflate() ? 1 : 0;
@@ -130,21 +114,13 @@ BasicBlock3dImpl::BasicBlock3dImpl(const Block3dOptions& o, ConvModule ds)
                                            {pt, d, d}, {1, d, d}, true));
   conv2 = register_module("conv2", conv_bn(n, a, o.planes(), o.planes() * kExpansion, {kt, 3, 3}, {1, 1, 1},
                                            {pt, 1, 1}, {1}, false));
-  if (ds) downsample = register_module("downsample", ds);
-  register_block_tail(*this, o, o.planes() * kExpansion, relu_call_);
+  register_tail(ds, o.planes() * kExpansion);
 }
 
-at::Tensor BasicBlock3dImpl::residual(const at::Tensor& x) {
-  return call(conv2, call(conv1, x)) + (downsample ? call(downsample, x) : x);
-}
-
-at::Tensor BasicBlock3dImpl::forward(at::Tensor x) {
-  return block_forward(*this, options_, relu_call_, x, [this](const at::Tensor& in) { return residual(in); });
-}
+at::Tensor BasicBlock3dImpl::branch(const at::Tensor& x) { return call(conv2, call(conv1, x)); }
 
 // style='pytorch': Bottleneck3d strides its middle conv; 'caffe': its first.
-Bottleneck3dImpl::Bottleneck3dImpl(const Block3dOptions& o, ConvModule ds)
-    : torch::nn::Module("Bottleneck3d"), options_(o) {
+Bottleneck3dImpl::Bottleneck3dImpl(const Block3dOptions& o, ConvModule ds) : Block3dImpl("Bottleneck3d", o) {
   const NormCfgOptions& n = o.norm_cfg();
   const ActCfgOptions& a = o.act_cfg();
   const int64_t d = o.dilation();
@@ -165,17 +141,10 @@ Bottleneck3dImpl::Bottleneck3dImpl(const Block3dOptions& o, ConvModule ds)
   conv2 = register_module("conv2", conv_bn(n, a, o.planes(), o.planes(), {k2, 3, 3}, caffe ? std::vector<int64_t>{1} : strided,
                                            {p2, d, d}, {1, d, d}, true));
   conv3 = register_module("conv3", conv_bn(n, a, o.planes(), o.planes() * kExpansion, {1}, {1}, {0}, {1}, false));
-  if (ds) downsample = register_module("downsample", ds);
-  register_block_tail(*this, o, o.planes() * kExpansion, relu_call_);
+  register_tail(ds, o.planes() * kExpansion);
 }
 
-at::Tensor Bottleneck3dImpl::residual(const at::Tensor& x) {
-  return call(conv3, call(conv2, call(conv1, x))) + (downsample ? call(downsample, x) : x);
-}
-
-at::Tensor Bottleneck3dImpl::forward(at::Tensor x) {
-  return block_forward(*this, options_, relu_call_, x, [this](const at::Tensor& in) { return residual(in); });
-}
+at::Tensor Bottleneck3dImpl::branch(const at::Tensor& x) { return call(conv3, call(conv2, call(conv1, x))); }
 
 ResNet3dImpl::ResNet3dImpl(const ResNet3dOptions& o) : torch::nn::Module("ResNet3d"), options_(o) {
   auto arch = kArchs.find(o.depth());

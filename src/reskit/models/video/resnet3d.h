@@ -101,37 +101,52 @@ struct Block3dOptions {
   TORCH_ARG(bool, with_cp) = false;  // checkpoint the residual branch in training
 };
 
-class BasicBlock3dImpl : public torch::nn::Module {
+// What both blocks share after their convs, as mmaction2's forward has it:
+// the shortcut, act_cfg's activation after the sum, an optional NonLocal3d,
+// and with_cp recomputing the convs and shortcut in backward.
+class Block3dImpl : public torch::nn::Module {
+ public:
+  at::Tensor forward(at::Tensor x);
+
+  layers::ConvModule downsample{nullptr};
+  std::shared_ptr<torch::nn::Module> relu;  // act_cfg's activation
+  layers::NonLocal3d non_local_block{nullptr};
+
+ protected:
+  Block3dImpl(const char* python_class, const Block3dOptions& o) : torch::nn::Module(python_class), options_(o) {}
+  // Registers downsample, relu and non_local_block (over `channels`), after the convs.
+  void register_tail(layers::ConvModule downsample, int64_t channels);
+  // The convs, without the shortcut.
+  virtual at::Tensor branch(const at::Tensor& x) = 0;
+
+  Block3dOptions options_;
+
+ private:
+  at::Tensor residual(const at::Tensor& x);  // branch + shortcut
+  torch::nn::AnyModule relu_call_;
+};
+
+class BasicBlock3dImpl : public Block3dImpl {
  public:
   static constexpr int64_t kExpansion = 1;
   BasicBlock3dImpl(const Block3dOptions& o, layers::ConvModule downsample);
-  at::Tensor forward(at::Tensor x);
 
-  layers::ConvModule conv1{nullptr}, conv2{nullptr}, downsample{nullptr};
-  std::shared_ptr<torch::nn::Module> relu;  // act_cfg's activation
-  layers::NonLocal3d non_local_block{nullptr};
+  layers::ConvModule conv1{nullptr}, conv2{nullptr};
 
  private:
-  at::Tensor residual(const at::Tensor& x);  // the block up to its activation
-  Block3dOptions options_;
-  torch::nn::AnyModule relu_call_;
+  at::Tensor branch(const at::Tensor& x) override;
 };
 TORCH_MODULE(BasicBlock3d);
 
-class Bottleneck3dImpl : public torch::nn::Module {
+class Bottleneck3dImpl : public Block3dImpl {
  public:
   static constexpr int64_t kExpansion = 4;
   Bottleneck3dImpl(const Block3dOptions& o, layers::ConvModule downsample);
-  at::Tensor forward(at::Tensor x);
 
-  layers::ConvModule conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, downsample{nullptr};
-  std::shared_ptr<torch::nn::Module> relu;  // act_cfg's activation
-  layers::NonLocal3d non_local_block{nullptr};
+  layers::ConvModule conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
 
  private:
-  at::Tensor residual(const at::Tensor& x);  // the block up to its activation
-  Block3dOptions options_;
-  torch::nn::AnyModule relu_call_;
+  at::Tensor branch(const at::Tensor& x) override;
 };
 TORCH_MODULE(Bottleneck3d);
 

@@ -49,6 +49,8 @@ Recognition Recognizer::recognize(const std::string& path, Progress::Style style
     return std::pair<int64_t, int64_t>(resized.width, resized.height);
   };
   video.read({wanted.begin(), wanted.end()}, target, [&](int64_t index, const at::Tensor& rgb) {
+    if (!frames.empty() && !rgb.sizes().equals(frames.begin()->second.sizes()))
+      throw Error("'" + path + "': its frames change size");
     frames[index] = rgb;
     progress.step("decode");
   });
@@ -57,9 +59,6 @@ Recognition Recognizer::recognize(const std::string& path, Progress::Style style
   std::vector<at::Tensor> logits;
   for (const auto& clip : r.clips) {
     for (const CropBox& box : boxes) {
-      for (int64_t i : clip)
-        if (frames.at(i).size(1) != resized.width || frames.at(i).size(0) != resized.height)
-          throw Error("'" + path + "': its frames change size");
       const std::vector<at::Tensor> out = run_forward(model_, {view_tensor(frames, clip, box, protocol_).to(device_)});
       if (out.size() != 1 || out[0].dim() != 2 || out[0].size(0) != 1)
         throw Error(model_.name + " is not a video recogniser: it does not return one row of class scores per clip");
