@@ -93,7 +93,11 @@ void Block3dImpl::register_tail(ConvModule ds, int64_t channels) {
                                                                               .norm(c.norm_cfg().layer_cfg())));
 }
 
-at::Tensor Block3dImpl::residual(const at::Tensor& x) { return branch(x) + (downsample ? call(downsample, x) : x); }
+at::Tensor Block3dImpl::residual(const at::Tensor& x) {
+  // Branch before shortcut, as upstream runs them: summaries list modules in call order.
+  at::Tensor out = branch(x);
+  return out + (downsample ? call(downsample, x) : x);
+}
 
 at::Tensor Block3dImpl::forward(at::Tensor x) {
   // Recomputed in backward with with_cp, when the input takes a gradient (as upstream).
