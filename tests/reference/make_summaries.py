@@ -84,6 +84,16 @@ RESNET3D_CASES = {
                                       "inflate": ((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0))}),
     "resnet3d18_d3": case("resnet3d", [[2, 3, 4, 32, 32]], 3, ["output_size", "num_params", "mult_adds"],
                           sets=["depth=18"], kwargs={"depth": 18}),
+    # seeds/000's stage table: its settings and input, every stage returned.
+    "resnet3d50_seed000_d1": case("resnet3d", [[1, 3, 16, 320, 256]], 1,
+                                  sets=["conv1_kernel=5,7,7", "conv1_stride_t=2", "pool1_stride_t=2",
+                                        "inflate=1,1,1,1", "out_indices=0,1,2,3"],
+                                  kwargs={"depth": 50, "conv1_kernel": (5, 7, 7), "conv1_stride_t": 2,
+                                          "pool1_stride_t": 2, "inflate": (1, 1, 1, 1),
+                                          "out_indices": (0, 1, 2, 3)}),
+    # The whole recognizer, backbone and head: torchinfo runs mmaction2's
+    # forward with stage="head" (its default stops at the backbone).
+    "i3d_r50_d2": case("i3d_r50", [[1, 1, 3, 8, 64, 64]], 2, ["output_size", "num_params", "mult_adds"]),
 }
 
 
@@ -130,6 +140,8 @@ def main(out_dir):
             torch.manual_seed(0)
             if c["model"].startswith("seed_"):
                 built[key] = build_seed(seed001, c["model"], c["sets"])
+            elif c["model"] == "i3d_r50":
+                built[key] = make_resnet3d.build_recognizer3d()
             elif c["model"] == "resnet3d":
                 built[key] = make_resnet3d.load_resnet3d_module().ResNet3d(pretrained=None, **c["kwargs"])
             else:
@@ -144,6 +156,8 @@ def main(out_dir):
             kwargs["col_names"] = c["columns"]
         if c["row_settings"] is not None:
             kwargs["row_settings"] = c["row_settings"]
+        if c["model"] == "i3d_r50":
+            kwargs["stage"] = "head"  # passed on to Recognizer3D.forward
         stats = torchinfo.summary(model, input_size=[tuple(s) for s in c["input_sizes"]], depth=c["depth"],
                                   device="cpu", verbose=0, **kwargs)
         with open(os.path.join(root, case_id + ".txt"), "w") as f:

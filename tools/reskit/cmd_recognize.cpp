@@ -78,7 +78,7 @@ int cmd_recognize(const Args& argv) {
                          {"probabilities", std::vector<double>(p.data_ptr<double>(), p.data_ptr<double>() + classes)}});
       continue;
     }
-    std::cout << video << ": " << r.total_frames << " frames, " << r.views << " views\n";
+    std::cout << video << ": " << r.total_frames << " frames, " << r.views << (r.views == 1 ? " view\n" : " views\n");
     for (const auto& c : best) {
       std::snprintf(line, sizeof line, "  %6.2f%%  %s\n", 100.0 * c.probability, labels[c.index].c_str());
       std::cout << line;
