@@ -7,6 +7,7 @@
 
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace reskit {
@@ -41,6 +42,11 @@ inline void collect_tensors(const std::vector<at::Tensor>& ts, std::vector<at::T
 }
 template <typename T>
 std::enable_if_t<std::is_arithmetic_v<T>> collect_tensors(const T&, std::vector<at::Tensor>&) {}
+template <typename A, typename B>
+void collect_tensors(const std::pair<A, B>& pair, std::vector<at::Tensor>& out) {
+  collect_tensors(pair.first, out);
+  collect_tensors(pair.second, out);
+}
 template <typename... Ts>
 void collect_tensors(const std::tuple<Ts...>& tuple, std::vector<at::Tensor>& out) {
   std::apply([&](const auto&... items) { (collect_tensors(items, out), ...); }, tuple);
