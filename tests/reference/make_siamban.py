@@ -12,8 +12,7 @@ One seeded model (seeded_model) serves every case. Layout:
                                   keys.txt, case.json; manifest.json
   print/<case>.txt, print/siamban_cases.json
   siamban/configs.json            CONFIGS: the VOT (siamban_r50_l234) and OTB settings
-  siamban/points/                 points.npy (625 x 2), window.npy (625),
-                                  point_grid.npy (Point, 2 x 25 x 25), params.json
+  siamban/points/                 points.npy (625 x 2), window.npy (625), params.json
   siamban/tracker/                frames/0001.png.. (320 x 240 BGR), siamban_tracker.pth,
                                   params.json (settings, init_bbox, frames), expected.json
                                   (per tracked frame: bbox, best_score, best_idx, lr, ...),
@@ -330,17 +329,13 @@ def write_crops(d, image):
 
 
 def write_points(d):
-    """The tracker's points (625 x 2) and window (625), and Point's grid of
-    the training code (2 x 25 x 25, centred on 255 // 2) for the record."""
+    """The tracker's points (625 x 2) and window (625)."""
     os.makedirs(d, exist_ok=True)
     cfg = sb.CONFIGS["siamban_r50_l234"]
     size = sb.score_size(cfg)
     np.save(os.path.join(d, "points.npy"), sb.generate_points(cfg["POINT"]["STRIDE"], size))
     np.save(os.path.join(d, "window.npy"), sb.hanning_window(size).astype(np.float32))
-    np.save(os.path.join(d, "point_grid.npy"), sb.point_grid(cfg["POINT"]["STRIDE"], size,
-                                                             cfg["TRACK"]["INSTANCE_SIZE"] // 2))
-    write_json(os.path.join(d, "params.json"), {"stride": cfg["POINT"]["STRIDE"], "size": size,
-                                                "image_center": cfg["TRACK"]["INSTANCE_SIZE"] // 2})
+    write_json(os.path.join(d, "params.json"), {"stride": cfg["POINT"]["STRIDE"], "size": size})
 
 
 def main(out_dir):

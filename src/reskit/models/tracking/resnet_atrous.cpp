@@ -3,7 +3,6 @@
 #include <torch/nn/init.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include "reskit/core/error.h"
 #include "reskit/core/module_call.h"

@@ -18,9 +18,7 @@ layers::Conv2d conv(int64_t in, int64_t out, int64_t k, bool bias) {
 torch::nn::ReLU inplace_relu() { return torch::nn::ReLU(torch::nn::ReLUOptions(true)); }
 
 // Levels are named from 2 up, after the backbone layers they come from.
-std::string level_name(const char* prefix, size_t i, size_t count) {
-  return count == 1 && std::string(prefix) == "downsample" ? prefix : prefix + std::to_string(i + 2);
-}
+std::string level_name(const char* prefix, size_t i) { return prefix + std::to_string(i + 2); }
 
 }  // namespace
 
@@ -42,8 +40,10 @@ AdjustAllLayerImpl::AdjustAllLayerImpl(const std::vector<int64_t>& in_channels, 
     : torch::nn::Module("AdjustAllLayer") {
   if (in_channels.size() != out_channels.size() || in_channels.empty())
     throw Error("AdjustAllLayer: in_channels and out_channels need the same, non-zero, number of values");
+  // Upstream's neck names a single level plain "downsample".
+  const bool single = in_channels.size() == 1;
   for (size_t i = 0; i < in_channels.size(); ++i)
-    levels.push_back(register_module(level_name("downsample", i, in_channels.size()),
+    levels.push_back(register_module(single ? "downsample" : level_name("downsample", i),
                                      AdjustLayer(in_channels[i], out_channels[i])));
 }
 
@@ -107,7 +107,7 @@ MultiBANImpl::MultiBANImpl(const std::vector<int64_t>& in_channels, int64_t cls_
   }
   loc_scale = register_parameter("loc_scale", at::ones({n}));
   for (size_t i = 0; i < in_channels.size(); ++i)
-    boxes.push_back(register_module(level_name("box", i, in_channels.size()),
+    boxes.push_back(register_module(level_name("box", i),
                                     DepthwiseBAN(in_channels[i], in_channels[i], cls_out_channels)));
 }
 
