@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ccache git
   libtorch-dev libopencv-dev nlohmann-json3-dev libgtest-dev
   libtinyxml2-dev  # VOC annotations
+  libyaml-cpp-dev  # config.yaml files (the trackers' settings)
   # LibTorch's CMake config looks libdnnl up; oneDNN's own (for the engine to
   # come) requires OpenCL's headers and ICD library.
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers

@@ -12,6 +12,7 @@ One seeded model (seeded_model) serves every case. Layout:
                                   keys.txt, case.json; manifest.json
   print/<case>.txt, print/siamban_cases.json
   siamban/configs.json            CONFIGS: the VOT (siamban_r50_l234) and OTB settings
+  siamban/configs/<name>.yaml     the same as config.yaml files in the official layout, and as .json
   siamban/points/                 points.npy (625 x 2), window.npy (625), params.json
   siamban/tracker/                frames/0001.png.. (320 x 240 BGR), siamban_tracker.pth,
                                   params.json (settings, init_bbox, frames), expected.json
@@ -41,7 +42,7 @@ def case(sets=(), legacy=False, batch=1):
 
 
 PARITY = {
-    "siamban_r50": case(),
+    "siamban_r50": case(legacy=True),
     # Two pairs: xcorr_depthwise groups by batch * channel, each search with its own template.
     "siamban_r50_batch2": case(batch=2),
 }
@@ -338,11 +339,82 @@ def write_points(d):
     write_json(os.path.join(d, "params.json"), {"stride": cfg["POINT"]["STRIDE"], "size": size})
 
 
+# The official config.yaml's layout: comments, quoted strings, flow lists,
+# Python-style True, and the sections that are not the tracker's.
+CONFIG_YAML = """META_ARC: "{name}"
+
+BACKBONE:
+    TYPE: "resnet50"
+    KWARGS:
+        used_layers: [2, 3, 4]
+    PRETRAINED: 'pretrained_models/resnet50.model'
+    TRAIN_LAYERS: ['layer2', 'layer3', 'layer4']
+
+ADJUST:
+    ADJUST: True
+    TYPE: "AdjustAllLayer"
+    KWARGS:
+        in_channels: [512, 1024, 2048]
+        out_channels: [256, 256, 256]
+
+BAN:
+    BAN: True
+    TYPE: 'MultiBAN'
+    KWARGS:
+        in_channels: [256, 256, 256]
+        cls_out_channels: 2  # 1 with a sigmoid
+        weighted: True
+
+POINT:
+    STRIDE: {stride}
+
+TRACK:
+    TYPE: 'SiamBANTracker'
+    WINDOW_INFLUENCE: {WINDOW_INFLUENCE!r}  # tuned
+    PENALTY_K: {PENALTY_K!r}  # tuned
+    LR: {LR!r}  # tuned
+    # WINDOW_INFLUENCE: 0.5  # another benchmark's
+    EXEMPLAR_SIZE: {EXEMPLAR_SIZE}
+    INSTANCE_SIZE: {INSTANCE_SIZE}
+    BASE_SIZE: {BASE_SIZE}
+    CONTEXT_AMOUNT: {CONTEXT_AMOUNT}
+
+TRAIN:
+    EPOCH: 20
+    RESUME: '' # '' or a checkpoint
+    LR:
+        TYPE: 'log'
+        KWARGS:
+            start_lr: 0.005
+            end_lr: 0.00005
+
+DATASET:
+    NAMES:
+    - 'VID'
+    - 'COCO'
+    NEG: 0.2
+"""
+
+
+def write_configs(d):
+    """configs/<name>.yaml for each experiment, in the official files' layout
+    (checked to load back to CONFIGS), and <name>.json, the same as JSON."""
+    import yaml
+    os.makedirs(d, exist_ok=True)
+    for name, cfg in sb.CONFIGS.items():
+        text = CONFIG_YAML.format(name=name, stride=cfg["POINT"]["STRIDE"], **cfg["TRACK"])
+        loaded = yaml.safe_load(text)
+        assert loaded["TRACK"] == cfg["TRACK"] and loaded["POINT"] == cfg["POINT"], name
+        write_text(os.path.join(d, name + ".yaml"), text)
+        write_json(os.path.join(d, name + ".json"), {"META_ARC": name, "TRACK": cfg["TRACK"], "POINT": cfg["POINT"]})
+
+
 def main(out_dir):
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
     d = os.path.join(out_dir, "siamban")
     os.makedirs(d, exist_ok=True)
     write_json(os.path.join(d, "configs.json"), sb.CONFIGS)
+    write_configs(os.path.join(d, "configs"))
     names, frames = write_frames(os.path.join(d, "tracker"))
     model = seeded_model(4800, *calibration_crops(frames))
     write_parity(out_dir, model)

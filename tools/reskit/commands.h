@@ -18,5 +18,7 @@ int cmd_detect(const Args& args);
 int cmd_eval_detect(const Args& args);
 int cmd_inflate(const Args& args);
 int cmd_recognize(const Args& args);
+int cmd_track(const Args& args);
+int cmd_eval_track(const Args& args);
 
 }  // namespace reskit::cli

@@ -24,6 +24,8 @@ const CommandEntry kCommands[] = {
     {"detect", reskit::cli::cmd_detect, "objects in images: boxes, classes, scores (RFBNet)"},
     {"eval-detect", reskit::cli::cmd_eval_detect, "VOC07 mAP of a detector on a VOC-layout folder"},
     {"recognize", reskit::cli::cmd_recognize, "the action in videos: Kinetics-400 top-5 (i3d_r50)"},
+    {"track", reskit::cli::cmd_track, "one object through a video or frames: boxes per frame (SiamBAN)"},
+    {"eval-track", reskit::cli::cmd_eval_track, "one-pass evaluation of a tracker on an OTB-layout dataset: success AUC, precision"},
     {"inflate", reskit::cli::cmd_inflate, "a 2D ResNet checkpoint inflated into a 3D model (i3d_r50)"},
     {"summary", reskit::cli::cmd_summary, "what torchinfo's summary() prints for a model"},
     {"print", reskit::cli::cmd_print, "the module tree as Python's print(model) shows it"},

@@ -6,12 +6,11 @@
 #include <opencv2/videoio.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <set>
 
 #include "reskit/core/error.h"
+#include "reskit/io/image_files.h"
 
 namespace reskit::io {
 
@@ -20,13 +19,6 @@ struct VideoFrames::Capture {
 };
 
 namespace {
-
-bool is_image_name(const std::filesystem::path& p) {
-  static const std::set<std::string> kExtensions = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"};
-  std::string ext = p.extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return kExtensions.count(ext) > 0;
-}
 
 at::Tensor resized_rgb(const cv::Mat& bgr, const VideoFrames::TargetSize& size) {
   const auto [w, h] = size(bgr.cols, bgr.rows);
@@ -46,10 +38,7 @@ at::Tensor resized_rgb(const cv::Mat& bgr, const VideoFrames::TargetSize& size) 
 VideoFrames::VideoFrames(const std::string& path) : path_(path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
-    for (const auto& entry : std::filesystem::directory_iterator(path, ec))
-      if (entry.is_regular_file() && is_image_name(entry.path())) images_.push_back(entry.path().string());
-    std::sort(images_.begin(), images_.end());
-    if (images_.empty()) throw Error("'" + path + "': no images in the directory");
+    images_ = list_images(path);
     count_ = static_cast<int64_t>(images_.size());
     return;
   }

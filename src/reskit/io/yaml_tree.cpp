@@ -1,0 +1,72 @@
+#include "reskit/io/yaml_tree.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "reskit/core/error.h"
+
+namespace reskit::io {
+namespace {
+
+constexpr std::uintmax_t kMaxBytes = 1u << 20;
+constexpr int kMaxDepth = 64;  // bounds the recursion on hostile nesting
+
+nlohmann::json plain_scalar(const std::string& s) {
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  int64_t i = 0;
+  const char* end = s.data() + s.size();
+  if (auto r = std::from_chars(s.data(), end, i); r.ec == std::errc() && r.ptr == end) return i;
+  // Python's yaml loader reads 1e-3 and .5 as numbers as well.
+  std::istringstream in(s);
+  in.imbue(std::locale::classic());
+  double d = 0;
+  if (in >> d && in.peek() == std::char_traits<char>::eof()) return d;
+  return s;
+}
+
+nlohmann::json convert(const YAML::Node& node, int depth, const std::string& path) {
+  if (depth > kMaxDepth) throw Error("'" + path + "' nests deeper than " + std::to_string(kMaxDepth) + " levels");
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Scalar:
+      return node.Tag() == "!" ? nlohmann::json(node.Scalar()) : plain_scalar(node.Scalar());
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const YAML::Node& item : node) out.push_back(convert(item, depth + 1, path));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = convert(kv.second, depth + 1, path);
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+nlohmann::json read_yaml_tree(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw Error("'" + path + "' does not exist or is not a file");
+  if (std::filesystem::file_size(path, ec) > kMaxBytes) throw Error("'" + path + "' is larger than 1 MiB: not a settings file");
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) throw Error("cannot read '" + path + "'");
+  try {
+    return convert(YAML::Load(text.str()), 0, path);
+  } catch (const YAML::Exception& e) {
+    throw Error("'" + path + "' is not valid YAML: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+}  // namespace reskit::io

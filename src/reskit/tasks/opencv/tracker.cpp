@@ -1,0 +1,118 @@
+#include "reskit/tasks/opencv/tracker.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "reskit/core/error.h"
+#include "reskit/io/opencv/track_frames.h"
+#include "reskit/models/tracking/siamban.h"
+
+namespace reskit::tasks {
+
+// The network, and what the current target's template made once.
+struct Tracker::Net {
+  std::shared_ptr<models::tracking::SiamBANImpl> siamban;
+  models::tracking::TemplateKernels kernels;
+};
+
+Tracker::Tracker(const models::Model& model, c10::Device device, TrackerConfig config)
+    : net_(std::make_unique<Net>()), device_(device), config_(std::move(config)) {
+  net_->siamban = std::dynamic_pointer_cast<models::tracking::SiamBANImpl>(model.module);
+  if (!net_->siamban) throw Error("track: " + model.name + " is not a tracking model (siamban_r50)");
+  net_->siamban->eval();
+  const int64_t size = score_size(config_);
+  points_ = tracker_points(config_.point_stride, size);
+  window_ = cosine_window(size);
+}
+
+Tracker::~Tracker() = default;
+Tracker::Tracker(Tracker&&) noexcept = default;
+
+namespace {
+
+void check_image(const at::Tensor& image) {
+  if (image.dim() != 3 || image.size(2) != 3 || image.scalar_type() != at::kByte)
+    throw Error("track: a frame must be H x W x 3 uint8 (BGR)");
+}
+
+}  // namespace
+
+void Tracker::init(const at::Tensor& image, const TrackBox& box) {
+  check_image(image);
+  const double w = static_cast<double>(image.size(1)), h = static_cast<double>(image.size(0));
+  if (!(box.w > 0 && box.h > 0) || !std::isfinite(box.x) || !std::isfinite(box.y))
+    throw Error("track: the initial box must have a positive width and height (got " + std::to_string(box.w) + "x" +
+                std::to_string(box.h) + ")");
+  if (box.x >= w || box.y >= h || box.x + box.w <= 0 || box.y + box.h <= 0)
+    throw Error("track: the initial box lies outside the " + std::to_string(image.size(1)) + "x" +
+                std::to_string(image.size(0)) + " frame");
+  state_ = state_of(box);
+  // np.mean(img, axis=(0, 1)): the sums are exact integers in float64.
+  const at::Tensor sums = image.reshape({-1, 3}).to(at::kDouble).sum(0);
+  const double pixels = static_cast<double>(image.size(0) * image.size(1));
+  for (int c = 0; c < 3; ++c) channel_average_[c] = sums[c].item<double>() / pixels;
+  // Upstream rounds the template's side half to even (Python's round).
+  const double s_z = std::nearbyint(context_side(state_.w, state_.h, config_.context_amount));
+  const at::Tensor z = io::crop_subwindow(image, state_.cx, state_.cy, config_.exemplar_size,
+                                          static_cast<int64_t>(s_z), channel_average_);
+  at::NoGradGuard no_grad;
+  net_->kernels = net_->siamban->template_kernels(z.to(device_));
+}
+
+TrackResult Tracker::track(const at::Tensor& image, TrackDetails* details) {
+  check_image(image);
+  if (net_->kernels.cls.empty()) throw Error("track: init() must come before track()");
+  const double s_z = context_side(state_.w, state_.h, config_.context_amount);  // unrounded here
+  const double scale_z = static_cast<double>(config_.exemplar_size) / s_z;
+  const double s_x = s_z * (static_cast<double>(config_.instance_size) / static_cast<double>(config_.exemplar_size));
+  const int64_t side = static_cast<int64_t>(std::nearbyint(s_x));
+  const at::Tensor x = io::crop_subwindow(image, state_.cx, state_.cy, config_.instance_size, side, channel_average_);
+  at::Tensor cls, loc;
+  {
+    at::NoGradGuard no_grad;
+    std::tie(cls, loc) = net_->siamban->track(x.to(device_), net_->kernels);
+  }
+  const at::Tensor score = foreground_scores(cls);
+  const at::Tensor boxes = decode_point_boxes(loc, points_);
+  if (score.numel() != window_.numel())
+    throw Error("track: the model's response map has " + std::to_string(score.numel()) + " cells; the tracker's settings give " +
+                std::to_string(window_.numel()) + " (INSTANCE_SIZE, EXEMPLAR_SIZE, STRIDE, BASE_SIZE)");
+  TrackChoice choice = choose_box(score, boxes, state_.w, state_.h, scale_z, window_, config_);
+  state_ = update_state(state_, choice, image.size(1), image.size(0));
+  const TrackResult result{state_.box(), choice.score};
+  if (details) *details = {x, cls, loc, score, boxes, s_z, scale_z, s_x, side, std::move(choice)};
+  return result;
+}
+
+Trajectory track_sequence(Tracker& tracker, const at::Tensor& first, const TrackBox& init, const NextFrame& next,
+                          Progress& progress, const OnFrame& on_frame) {
+  using Clock = std::chrono::steady_clock;
+  Trajectory t;
+  auto timed = [&t](auto&& work) {
+    const Clock::time_point start = Clock::now();
+    work();
+    t.seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  timed([&] { tracker.init(first, init); });
+  t.boxes.push_back(init);
+  t.scores.push_back(1.0);
+  if (on_frame) on_frame(0, first, init, 1.0);
+  progress.step();
+  for (at::Tensor image = next(); image.defined(); image = next()) {
+    TrackResult r;
+    timed([&] { r = tracker.track(image); });
+    t.boxes.push_back(r.box);
+    t.scores.push_back(r.best_score);
+    if (on_frame) on_frame(static_cast<int64_t>(t.boxes.size()) - 1, image, r.box, r.best_score);
+    char fps[32];
+    std::snprintf(fps, sizeof fps, "%.1f fps", t.fps());
+    progress.step(fps);
+  }
+  return t;
+}
+
+}  // namespace reskit::tasks
