@@ -37,16 +37,10 @@ int cmd_eval_track(const Args& argv) {
 #ifndef RESKIT_HAVE_OPENCV
   throw Error("eval-track: this build of reskit has no OpenCV (configure with -DRESKIT_WITH_OPENCV=ON)");
 #else
-  std::string model_name = "siamban_r50", data_dir;
-  if (args.positional.size() == 2) {
-    model_name = args.positional[0];
-    data_dir = args.positional[1];
-  } else if (args.positional.size() == 1) {
-    data_dir = args.positional[0];
-    if (args.has("weights") && std::filesystem::exists(tasks::sidecar_path(args.get("weights")))) model_name = "";
-  } else {
-    throw Error("eval-track: no DATASET_DIR given");
-  }
+  std::vector<std::string> dirs;
+  const std::string model_name = command.model_before_inputs("siamban_r50", dirs);
+  if (dirs.size() != 1) throw Error(dirs.empty() ? "eval-track: no DATASET_DIR given" : "eval-track: one DATASET_DIR at a time");
+  const std::string data_dir = dirs[0];
   const std::string format = command.command().choice(args, "format", {"text", "json"});
   const bool quiet = args.has("quiet");
   // The dataset and the config are read before the model is built: a broken one fails at once.
