@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include "reskit/core/error.h"
@@ -192,6 +193,10 @@ TEST(Tracking, BadConfigsAreOneLineErrors) {
     EXPECT_NE(e.find(name), std::string::npos) << e;
   }
   EXPECT_NE(config_error(d + "/missing.yaml").find("does not exist"), std::string::npos);
+  // A file's size is checked before it is read: a huge one costs nothing.
+  write(d + "/huge.yaml", "");
+  std::filesystem::resize_file(d + "/huge.yaml", 3u << 20);
+  EXPECT_NE(config_error(d + "/huge.yaml").find("larger than 1 MiB"), std::string::npos);
 }
 
 TEST(Tracking, BadInitBoxesAreErrors) {

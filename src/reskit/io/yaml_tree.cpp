@@ -62,10 +62,15 @@ nlohmann::json read_yaml_tree(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   if (!in) throw Error("cannot read '" + path + "'");
+  return parse_yaml_tree(text.str(), path);
+}
+
+nlohmann::json parse_yaml_tree(const std::string& text, const std::string& source) {
+  if (text.size() > kMaxBytes) throw Error("'" + source + "' is larger than 1 MiB: not a settings file");
   try {
-    return convert(YAML::Load(text.str()), 0, path);
+    return convert(YAML::Load(text), 0, source);
   } catch (const YAML::Exception& e) {
-    throw Error("'" + path + "' is not valid YAML: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    throw Error("'" + source + "' is not valid YAML: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
 }
 

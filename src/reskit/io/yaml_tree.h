@@ -12,5 +12,7 @@ namespace reskit::io {
 // At most 1 MiB; an unreadable, oversized or malformed file is a one-line
 // error naming it (and the line, for a syntax error).
 nlohmann::json read_yaml_tree(const std::string& path);
+// The same for text in memory; `source` names it in errors.
+nlohmann::json parse_yaml_tree(const std::string& text, const std::string& source);
 
 }  // namespace reskit::io
