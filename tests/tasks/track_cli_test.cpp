@@ -60,7 +60,7 @@ TEST(TrackCli, BoxesEqualTheReferenceTrackerAndFramesAreRendered) {
   EXPECT_GT(fs::file_size(out + "/video.mp4"), 1000u);
 
   const auto d = test::run_reskit(track_args(tracker_dir() + "/frames") + " --init " + init_text +
-                                  " --max-frames 3 --render " + test::shell_quote(out + "/drawn"));
+                                  " --max-frames 3 --render " + test::shell_quote(out + "/drawn/"));
   ASSERT_EQ(d.status, 0) << d.err;
   EXPECT_TRUE(fs::is_regular_file(out + "/drawn/0003.png"));
   EXPECT_FALSE(fs::exists(out + "/drawn/0004.png"));

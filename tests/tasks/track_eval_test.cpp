@@ -195,6 +195,11 @@ TEST(TrackEvalDataset, ReadsOtbFolders) {
   expect_dataset(data, dir("OTBtiny"), test::read_json(dir("OTBtiny.json")));
   // A trailing separator names the same dataset.
   EXPECT_EQ(tasks::open_track_dataset(dir("OTBtiny") + "/").name, "OTBtiny");
+  // eval-track's own report, when --out is the dataset's folder, is not the dataset's JSON.
+  const std::string copy = test::temp_dir("track_eval_report") + "/OTBtiny";
+  std::filesystem::copy(dir("OTBtiny"), copy, std::filesystem::copy_options::recursive);
+  std::ofstream(copy + "/eval.json") << "{\"dataset\": \"OTBtiny\"}\n";
+  EXPECT_EQ(tasks::open_track_dataset(copy).sequences.size(), data.sequences.size());
 }
 
 TEST(TrackEvalDataset, ReadsPysotJson) {

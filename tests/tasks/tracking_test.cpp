@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "reskit/core/error.h"
 #include "reskit/io/npy.h"
@@ -184,6 +185,11 @@ TEST(Tracking, BadConfigsAreOneLineErrors) {
       {"tracker.yaml", "TRACK:\n  TYPE: 'SiamRPNTracker'\n"},
       {"syntax.yaml", "TRACK:\n  LR: [0.5\n"},
       {"list.yaml", "- 1\n- 2\n"},
+      {"cells.yaml", "TRACK:\n  EXEMPLAR_SIZE: 1\n  INSTANCE_SIZE: 4096\nPOINT:\n  STRIDE: 1\n"},
+      // Aliases of aliases: a few lines that would expand to 10^12 values.
+      {"bomb.yaml", "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                    "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"},
   };
   for (const auto& [name, text] : bad) {
     write(d + "/" + name, text);
@@ -207,6 +213,9 @@ TEST(Tracking, BadInitBoxesAreErrors) {
   EXPECT_THROW(tracker.init(image, {10, 10, 20, -3}), Error);
   EXPECT_THROW(tracker.init(image, {400, 10, 20, 20}), Error);
   EXPECT_THROW(tracker.init(image, {-50, 10, 20, 20}), Error);
+  EXPECT_THROW(tracker.init(image, {0, 0, std::numeric_limits<double>::infinity(), 20}), Error);
+  EXPECT_THROW(tracker.init(image, {0, 0, std::nan(""), 20}), Error);
+  EXPECT_THROW(tracker.init(image, {0, 0, 1e9, 1e9}), Error);  // its crop would be gigabytes
   EXPECT_THROW(tracker.track(image), Error);  // no init yet
 }
 

@@ -29,7 +29,8 @@ int cmd_eval_track(const Args& argv) {
       "A sequence whose result file is complete is not tracked again.",
       {{"out", "DIR", "where results, eval.json and the plots go (default eval-track/<DATASET_DIR's name>)"},
        {"tracker-config", "FILE", "the tracker's config.yaml (default: siamban_r50_l234_otb's OTB100 values)"},
-       {"name", "NAME", "the results' folder under --out (default: the config's name, siamban_r50_l234_otb)"},
+       {"name", "NAME", "the results' folder under --out (default: the weights' file name without extension, as pysot's test.py "
+        "names it, or the config's name without weights)"},
        {"format", "text|json", "output format (default text)"},
        {"quiet", "", "no progress on stderr"}});
   if (!command.parse(argv, 2)) return 0;
@@ -47,7 +48,9 @@ int cmd_eval_track(const Args& argv) {
   const tasks::TrackDataset dataset = tasks::open_track_dataset(data_dir);
   const tasks::TrackerConfig config = args.has("tracker-config") ? tasks::read_tracker_config(args.get("tracker-config"))
                                                                  : tasks::tracker_config("siamban_r50_l234_otb");
-  const std::string name = args.get("name", config.name);
+  // Results are resumed by name: other weights get a folder of their own.
+  const std::string name =
+      args.get("name", args.has("weights") ? std::filesystem::path(args.get("weights")).stem().string() : config.name);
   const std::string out = args.get("out", (std::filesystem::path("eval-track") / dataset.name).string());
 
   const tasks::PreparedModel prepared = command.prepare(model_name);
@@ -58,8 +61,13 @@ int cmd_eval_track(const Args& argv) {
                       static_cast<int64_t>(seq.frames.size()), progress_style(quiet));
     auto frame = seq.frames.begin() + 1;
     const tasks::NextFrame next = [&]() { return frame == seq.frames.end() ? at::Tensor() : io::read_bgr_image(*frame++); };
-    const tasks::Trajectory t = tasks::track_sequence(tracker, io::read_bgr_image(seq.frames[0]),
-                                                      tasks::init_box(seq.ground_truth[0]), next, progress);
+    tasks::Trajectory t;
+    try {
+      t = tasks::track_sequence(tracker, io::read_bgr_image(seq.frames[0]), tasks::init_box(seq.ground_truth[0]), next,
+                                progress);
+    } catch (const Error& e) {
+      throw Error("sequence '" + seq.name + "': " + e.what());
+    }
     progress.finish();
     // tools/test.py's line: time in the tracker only; the speed counts the tracked frames, not the first.
     if (!quiet)

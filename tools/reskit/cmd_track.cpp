@@ -7,6 +7,7 @@
 #include "model_command.h"
 #include "reskit/core/error.h"
 #include "reskit/core/progress.h"
+#include "reskit/io/atomic_file.h"
 #include "reskit/tasks/track_eval.h"
 #ifdef RESKIT_HAVE_OPENCV
 #include "reskit/io/opencv/track_frames.h"
@@ -60,7 +61,7 @@ int cmd_track(const Args& argv) {
     throw Error("track: the fast engine is not available yet (use --engine eager)");
   if (args.has("video") == args.has("frames")) throw Error("track: give one of --video FILE|CAMERA and --frames DIR");
   const int64_t max_frames = args.get_int("max-frames", 0);
-  if (max_frames < 0) throw Error("track: --max-frames must be positive");
+  if (max_frames < 0) throw Error("track: --max-frames must be 0 (all) or more");
   std::array<double, 4> init{};
   if (args.has("init")) init = parse_box(args.get("init"));
   const tasks::TrackerConfig config = args.has("tracker-config")
@@ -85,6 +86,9 @@ int cmd_track(const Args& argv) {
   const tasks::PreparedModel prepared = command.prepare(model_name);
   tasks::Tracker tracker(prepared.model, prepared.device, config);
 
+  // The outputs are opened before the work: a missing directory fails at once.
+  std::unique_ptr<io::AtomicFile> boxes_file;
+  if (args.has("out")) boxes_file = std::make_unique<io::AtomicFile>(args.get("out"));
   std::unique_ptr<io::BoxRenderer> renderer;
   if (args.has("render")) renderer = std::make_unique<io::BoxRenderer>(args.get("render"), source.fps());
   int64_t remaining = max_frames ? max_frames - 1 : -1;
@@ -106,8 +110,11 @@ int cmd_track(const Args& argv) {
       tasks::track_sequence(tracker, first, {init[0], init[1], init[2], init[3]}, next, progress, draw);
   progress.finish();
 
-  if (args.has("out")) tasks::write_result(args.get("out"), t.boxes);
   if (renderer) renderer->commit();
+  if (boxes_file) {
+    boxes_file->stream() << tasks::format_result(t.boxes);
+    boxes_file->commit();
+  }
   const tasks::TrackBox& last = t.boxes.back();
   char line[256];
   std::snprintf(line, sizeof line, "%zu frames in %.2f s: %.1f fps (init and track, without decoding%s)\n",

@@ -22,7 +22,7 @@ nlohmann::json plain_scalar(const std::string& s) {
   int64_t i = 0;
   const char* end = s.data() + s.size();
   if (auto r = std::from_chars(s.data(), end, i); r.ec == std::errc() && r.ptr == end) return i;
-  // Python's yaml loader reads 1e-3 and .5 as numbers as well.
+  // What the official code ends with after yacs's literal_eval: 1e-3 and .5 are numbers too.
   std::istringstream in(s);
   in.imbue(std::locale::classic());
   double d = 0;
@@ -30,8 +30,12 @@ nlohmann::json plain_scalar(const std::string& s) {
   return s;
 }
 
-nlohmann::json convert(const YAML::Node& node, int depth, const std::string& path) {
+// `budget` counts the nodes left to emit: aliases share nodes, so a small
+// file could otherwise expand into an enormous tree.
+nlohmann::json convert(const YAML::Node& node, int depth, size_t& budget, const std::string& path) {
   if (depth > kMaxDepth) throw Error("'" + path + "' nests deeper than " + std::to_string(kMaxDepth) + " levels");
+  if (budget == 0) throw Error("'" + path + "' expands to more values than its text holds (aliases of aliases)");
+  --budget;
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -40,12 +44,12 @@ nlohmann::json convert(const YAML::Node& node, int depth, const std::string& pat
       return node.Tag() == "!" ? nlohmann::json(node.Scalar()) : plain_scalar(node.Scalar());
     case YAML::NodeType::Sequence: {
       nlohmann::json out = nlohmann::json::array();
-      for (const YAML::Node& item : node) out.push_back(convert(item, depth + 1, path));
+      for (const YAML::Node& item : node) out.push_back(convert(item, depth + 1, budget, path));
       return out;
     }
     case YAML::NodeType::Map: {
       nlohmann::json out = nlohmann::json::object();
-      for (const auto& kv : node) out[kv.first.as<std::string>()] = convert(kv.second, depth + 1, path);
+      for (const auto& kv : node) out[kv.first.as<std::string>()] = convert(kv.second, depth + 1, budget, path);
       return out;
     }
   }
@@ -68,7 +72,8 @@ nlohmann::json read_yaml_tree(const std::string& path) {
 nlohmann::json parse_yaml_tree(const std::string& text, const std::string& source) {
   if (text.size() > kMaxBytes) throw Error("'" + source + "' is larger than 1 MiB: not a settings file");
   try {
-    return convert(YAML::Load(text), 0, source);
+    size_t budget = text.size() + 1;  // a node takes at least a byte of text, unless it is an alias
+    return convert(YAML::Load(text), 0, budget, source);
   } catch (const YAML::Exception& e) {
     throw Error("'" + source + "' is not valid YAML: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }

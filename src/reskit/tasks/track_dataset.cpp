@@ -20,25 +20,6 @@ using json = nlohmann::json;
 
 std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
-std::string read_capped(const std::string& path, uint64_t cap, const std::string& what) {
-  std::error_code ec;
-  const uint64_t size = fs::file_size(path, ec);
-  if (ec) throw Error("cannot read " + what + " " + in_quotes(path));
-  if (size > cap)
-    throw Error(in_quotes(path) + " is larger than " + std::to_string(cap >> 20) + " MiB: not a " + what);
-  std::ifstream in(path, std::ios::binary);
-  std::string text(size, '\0');
-  if (!in.read(text.data(), static_cast<std::streamsize>(size))) throw Error("cannot read " + what + " " + in_quotes(path));
-  return text;
-}
-
-// A sequence's name becomes a file name under --out: nothing that leaves that folder.
-void check_name(const std::string& name, const std::string& source) {
-  if (name.empty() || name == "." || name == ".." || name.find_first_of("/\\") != std::string::npos ||
-      name.find('\0') != std::string::npos)
-    throw Error(source + ": " + in_quotes(name) + " cannot name a sequence (it names its result file)");
-}
-
 void check_counts(const TrackSequence& s, const std::string& source) {
   if (s.ground_truth.empty()) throw Error(source + ": sequence " + in_quotes(s.name) + " has no boxes");
   if (s.frames.size() != s.ground_truth.size())
@@ -54,13 +35,15 @@ double json_number(const json& v, const std::string& where) {
   return d;
 }
 
-// DATASET_DIR/<its name>.json, else the only *.json there; "" when none.
+// DATASET_DIR/<its name>.json, else the only *.json there that is not
+// eval-track's own report (eval.json, when --out is DATASET_DIR); "" when none.
 std::string find_dataset_json(const fs::path& root, const std::string& name) {
   const fs::path own = root / (name + ".json");
   if (fs::is_regular_file(own)) return own.string();
   std::vector<std::string> found;
   for (const fs::directory_entry& e : fs::directory_iterator(root))
-    if (e.path().extension() == ".json" && e.is_regular_file()) found.push_back(e.path().string());
+    if (e.path().extension() == ".json" && e.path().filename() != "eval.json" && e.is_regular_file())
+      found.push_back(e.path().string());
   if (found.size() > 1)
     throw Error(in_quotes(root.string()) + " holds " + std::to_string(found.size()) + " JSON files and no " + name +
                 ".json: which is the dataset's is unclear");
@@ -162,7 +145,7 @@ TrackDataset parse_dataset_json(const std::string& text, const std::string& sour
   data.source = source;
   for (const auto& [name, video] : meta.items()) {  // nlohmann's object is sorted by key, as pysot iterates
     const std::string where = source + ": video " + in_quotes(name);
-    check_name(name, source);
+    check_file_name(name, source + ": ", "a sequence (it names its result file)");
     if (!video.is_object()) throw Error(where + " is not an object");
     const auto field = [&](const char* key) -> const json& {
       if (!video.contains(key) || !video.at(key).is_array())
@@ -191,6 +174,24 @@ TrackDataset parse_dataset_json(const std::string& text, const std::string& sour
     data.sequences.push_back(std::move(s));
   }
   return data;
+}
+
+std::string read_capped(const std::string& path, uint64_t cap, const std::string& what) {
+  std::error_code ec;
+  const uint64_t size = fs::file_size(path, ec);
+  if (ec) throw Error("cannot read " + what + " " + in_quotes(path));
+  if (size > cap)
+    throw Error(in_quotes(path) + " is larger than " + std::to_string(cap >> 20) + " MiB: not a " + what);
+  std::ifstream in(path, std::ios::binary);
+  std::string text(size, '\0');
+  if (!in.read(text.data(), static_cast<std::streamsize>(size))) throw Error("cannot read " + what + " " + in_quotes(path));
+  return text;
+}
+
+void check_file_name(const std::string& name, const std::string& prefix, const std::string& role) {
+  if (name.empty() || name == "." || name == ".." || name.find_first_of("/\\") != std::string::npos ||
+      name.find('\0') != std::string::npos)
+    throw Error(prefix + in_quotes(name) + " cannot name " + role);
 }
 
 TrackDataset open_track_dataset(const std::string& root) {

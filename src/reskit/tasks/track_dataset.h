@@ -54,6 +54,12 @@ constexpr uint64_t kMaxDatasetJsonBytes = 256ull << 20;
 
 TrackDataset open_track_dataset(const std::string& root);
 
+// A file's text, refused unread past `cap` bytes; `what` names it in errors.
+std::string read_capped(const std::string& path, uint64_t cap, const std::string& what);
+// Names that become a file or folder under the output directory: nothing
+// that leaves it ("..", separators, NUL). The error is PREFIX'name' cannot name ROLE.
+void check_file_name(const std::string& name, const std::string& prefix, const std::string& role);
+
 // The pieces, for tests and fuzzing; `source` names the text in errors.
 std::vector<TrackBox> parse_ground_truth(const std::string& text, const std::string& source);
 // Checks every named image exists (a broken dataset fails before tracking).

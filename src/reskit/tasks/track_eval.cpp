@@ -54,8 +54,7 @@ std::string trimmed(std::string_view s) {
 
 // The tracker's name is a folder under OUT: nothing that leaves it.
 void check_tracker_name(const std::string& name) {
-  if (name.empty() || name == "." || name == ".." || name.find_first_of("/\\") != std::string::npos)
-    throw Error("'" + name + "' cannot name a tracker: it names the results' folder under the output directory");
+  check_file_name(name, "", "a tracker: it names the results' folder under the output directory");
 }
 
 }  // namespace
@@ -247,14 +246,7 @@ std::vector<TrackBox> parse_result(const std::string& text, const std::string& s
 }
 
 std::vector<TrackBox> read_result(const std::string& path) {
-  std::error_code ec;
-  const uint64_t size = fs::file_size(path, ec);
-  if (ec) throw Error("cannot read result file '" + path + "'");
-  if (size > kMaxGroundTruthBytes) throw Error("'" + path + "' is larger than 64 MiB: not a result file");
-  std::ifstream in(path, std::ios::binary);
-  std::string text(size, '\0');
-  if (!in.read(text.data(), static_cast<std::streamsize>(size))) throw Error("cannot read result file '" + path + "'");
-  return parse_result(text, path);
+  return parse_result(read_capped(path, kMaxGroundTruthBytes, "result file"), path);
 }
 
 void write_result(const std::string& path, const std::vector<TrackBox>& boxes) {

@@ -80,6 +80,9 @@ TrackerConfig read_tracker_config(const std::string& path) {
   if (c.instance_size < c.exemplar_size)
     throw Error("tracker config '" + path + "': TRACK.INSTANCE_SIZE (" + std::to_string(c.instance_size) +
                 ") is smaller than TRACK.EXEMPLAR_SIZE (" + std::to_string(c.exemplar_size) + ")");
+  if (score_size(c) > 256)
+    throw Error("tracker config '" + path + "': (INSTANCE_SIZE - EXEMPLAR_SIZE) / STRIDE + 1 + BASE_SIZE is " +
+                std::to_string(score_size(c)) + ", past 256 cells a side");
   return c;
 }
 

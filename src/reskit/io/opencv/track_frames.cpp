@@ -102,7 +102,10 @@ at::Tensor FrameSource::next() {
 
 at::Tensor crop_subwindow(const at::Tensor& image, double cx, double cy, int64_t model_sz, int64_t original_sz,
                           const std::array<double, 3>& average) {
-  if (original_sz < 1 || model_sz < 1) throw Error("a crop needs a positive size");
+  constexpr int64_t kMaxSide = 1 << 16;  // OpenCV's sizes are int; no crop of a real frame comes near
+  if (original_sz < 1 || model_sz < 1 || original_sz > kMaxSide || model_sz > kMaxSide)
+    throw Error("a crop's side must be between 1 and " + std::to_string(kMaxSide) + " pixels");
+  if (!(std::abs(cx) < kMaxSide * 4.0 && std::abs(cy) < kMaxSide * 4.0)) throw Error("a crop's centre lies far outside the image");
   const cv::Mat im = as_mat(image);
   const double c = (static_cast<double>(original_sz) + 1) / 2;
   const int64_t x0 = static_cast<int64_t>(std::floor(cx - c + 0.5));
@@ -171,7 +174,8 @@ int fourcc_for(const std::string& ext) {
 
 BoxRenderer::BoxRenderer(const std::string& target, double fps) : writer_(std::make_unique<Writer>()) {
   Writer& w = *writer_;
-  w.target = target;
+  w.target = fs::path(target).lexically_normal();
+  if (w.target.filename().empty()) w.target = w.target.parent_path();  // "out/" is the directory out
   w.fps = fps > 0 ? fps : 25;
   std::string ext = w.target.extension().string();
   for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

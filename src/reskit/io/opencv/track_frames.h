@@ -58,8 +58,8 @@ std::array<double, 4> select_box(const at::Tensor& image, const std::string& tit
 
 // Frames with a box drawn on each: to a video file (.mp4, .avi: its
 // extension picks the codec) or to a directory of PNG images 0001.png...
-// Written beside the target and moved into place by commit(): an error or an
-// interruption leaves nothing half-written.
+// Written beside the target and moved into place by commit(): an error
+// leaves nothing half-written (a killed process leaves <stem>.partial.<pid>).
 class BoxRenderer {
  public:
   BoxRenderer(const std::string& target, double fps);

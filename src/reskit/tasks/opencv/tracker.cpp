@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -44,23 +45,34 @@ void check_image(const at::Tensor& image) {
 void Tracker::init(const at::Tensor& image, const TrackBox& box) {
   check_image(image);
   const double w = static_cast<double>(image.size(1)), h = static_cast<double>(image.size(0));
-  if (!(box.w > 0 && box.h > 0) || !std::isfinite(box.x) || !std::isfinite(box.y))
+  const std::string frame = std::to_string(image.size(1)) + "x" + std::to_string(image.size(0)) + " frame";
+  if (!std::isfinite(box.x) || !std::isfinite(box.y) || !std::isfinite(box.w) || !std::isfinite(box.h))
+    throw Error("track: the initial box's x, y, w and h must be finite numbers");
+  if (!(box.w > 0 && box.h > 0))
     throw Error("track: the initial box must have a positive width and height (got " + std::to_string(box.w) + "x" +
                 std::to_string(box.h) + ")");
   if (box.x >= w || box.y >= h || box.x + box.w <= 0 || box.y + box.h <= 0)
-    throw Error("track: the initial box lies outside the " + std::to_string(image.size(1)) + "x" +
-                std::to_string(image.size(0)) + " frame");
-  state_ = state_of(box);
+    throw Error("track: the initial box lies outside the " + frame);
+  const TrackState state = state_of(box);
+  // The first search crop is about twice the box with its context; past a
+  // few frames' size it is no longer a target in this video, only memory.
+  const double side = context_side(state.w, state.h, config_.context_amount);
+  const double search = side * static_cast<double>(config_.instance_size) / static_cast<double>(config_.exemplar_size);
+  if (search > 8 * std::max(w, h))
+    throw Error("track: the initial box (" + std::to_string(box.w) + "x" + std::to_string(box.h) +
+                ") is too large for the " + frame);
   // np.mean(img, axis=(0, 1)): the sums are exact integers in float64.
   const at::Tensor sums = image.reshape({-1, 3}).to(at::kDouble).sum(0);
   const double pixels = static_cast<double>(image.size(0) * image.size(1));
-  for (int c = 0; c < 3; ++c) channel_average_[c] = sums[c].item<double>() / pixels;
+  std::array<double, 3> average{};
+  for (int c = 0; c < 3; ++c) average[c] = sums[c].item<double>() / pixels;
   // Upstream rounds the template's side half to even (Python's round).
-  const double s_z = std::nearbyint(context_side(state_.w, state_.h, config_.context_amount));
-  const at::Tensor z = io::crop_subwindow(image, state_.cx, state_.cy, config_.exemplar_size,
-                                          static_cast<int64_t>(s_z), channel_average_);
+  const at::Tensor z = io::crop_subwindow(image, state.cx, state.cy, config_.exemplar_size,
+                                          static_cast<int64_t>(std::nearbyint(side)), average);
   at::NoGradGuard no_grad;
   net_->kernels = net_->siamban->template_kernels(z.to(device_));
+  state_ = state;  // only once the template is made: a failed init changes nothing
+  channel_average_ = average;
 }
 
 TrackResult Tracker::track(const at::Tensor& image, TrackDetails* details) {
@@ -76,11 +88,12 @@ TrackResult Tracker::track(const at::Tensor& image, TrackDetails* details) {
     at::NoGradGuard no_grad;
     std::tie(cls, loc) = net_->siamban->track(x.to(device_), net_->kernels);
   }
+  if (cls.size(2) * cls.size(3) != window_.numel())
+    throw Error("track: the model's response map has " + std::to_string(cls.size(2) * cls.size(3)) +
+                " cells; the tracker's settings give " + std::to_string(window_.numel()) +
+                " (INSTANCE_SIZE, EXEMPLAR_SIZE, STRIDE, BASE_SIZE)");
   const at::Tensor score = foreground_scores(cls);
   const at::Tensor boxes = decode_point_boxes(loc, points_);
-  if (score.numel() != window_.numel())
-    throw Error("track: the model's response map has " + std::to_string(score.numel()) + " cells; the tracker's settings give " +
-                std::to_string(window_.numel()) + " (INSTANCE_SIZE, EXEMPLAR_SIZE, STRIDE, BASE_SIZE)");
   TrackChoice choice = choose_box(score, boxes, state_.w, state_.h, scale_z, window_, config_);
   state_ = update_state(state_, choice, image.size(1), image.size(0));
   const TrackResult result{state_.box(), choice.score};
