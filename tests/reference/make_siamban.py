@@ -12,7 +12,8 @@ One seeded model (seeded_model) serves every case. Layout:
                                   keys.txt, case.json; manifest.json
   print/<case>.txt, print/siamban_cases.json
   siamban/configs.json            CONFIGS: the VOT (siamban_r50_l234) and OTB settings
-  siamban/configs/<name>.yaml     the same as config.yaml files in the official layout, and as .json
+  siamban/configs/<name>.yaml     the same as config.yaml files in the official layout, and as .json;
+                                  defaults.json: core/config.py's TRACK defaults
   siamban/points/                 points.npy (625 x 2), window.npy (625), params.json
   siamban/tracker/                frames/0001.png.. (320 x 240 BGR), siamban_tracker.pth,
                                   params.json (settings, init_bbox, frames), expected.json
@@ -407,6 +408,7 @@ def write_configs(d):
         assert loaded["TRACK"] == cfg["TRACK"] and loaded["POINT"] == cfg["POINT"], name
         write_text(os.path.join(d, name + ".yaml"), text)
         write_json(os.path.join(d, name + ".json"), {"META_ARC": name, "TRACK": cfg["TRACK"], "POINT": cfg["POINT"]})
+    write_json(os.path.join(d, "defaults.json"), {"TRACK": sb.DEFAULT_TRACK})  # what a file's silence leaves
 
 
 def main(out_dir):

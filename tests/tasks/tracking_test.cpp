@@ -176,7 +176,8 @@ TEST(Tracking, BadConfigsAreOneLineErrors) {
   write(d + "/partial.yaml", "TRACK:\n  LR: 0.5\n");
   const tasks::TrackerConfig partial = tasks::read_tracker_config(d + "/partial.yaml");
   EXPECT_EQ(partial.lr, 0.5);
-  EXPECT_EQ(partial.penalty_k, 0.14);  // core/config.py's default where the file is silent
+  // core/config.py's default where the file is silent.
+  EXPECT_EQ(partial.penalty_k, test::read_json(dir("configs/defaults.json"))["TRACK"]["PENALTY_K"].get<double>());
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"type.yaml", "TRACK:\n  LR: fast\n"},
       {"range.yaml", "TRACK:\n  WINDOW_INFLUENCE: 1.5\n"},
