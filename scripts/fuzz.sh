@@ -2,7 +2,7 @@
 # Fuzzes every parser of outside input with libFuzzer, each from its seed
 # corpus in tests/fuzz/corpus/<target>/, for SECONDS each (default 60):
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET ...]      targets: npy checkpoint options voc track
+#   scripts/fuzz.sh [SECONDS] [TARGET ...]      targets: npy checkpoint options voc track seg seg_report
 #
 # The library is built with clang into build-fuzz/, instrumented for coverage
 # and with AddressSanitizer + UndefinedBehaviorSanitizer. New inputs go to
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(npy checkpoint options voc track)
+[ ${#targets[@]} -gt 0 ] || targets=(npy checkpoint options voc track seg seg_report)
 
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 for p in clang-14 libclang-rt-14-dev; do

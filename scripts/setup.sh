@@ -10,6 +10,8 @@ packages=(
   libtorch-dev libopencv-dev nlohmann-json3-dev libgtest-dev
   libtinyxml2-dev  # VOC annotations
   libyaml-cpp-dev  # config.yaml files (the trackers' settings)
+  libgloo-dev  # Gloo's headers, which c10d's ProcessGroupGloo.hpp includes (tasks/distributed)
+  libpng-dev  # label PNGs: palette indices as stored (OpenCV expands them to colours)
   # LibTorch's CMake config looks libdnnl up; oneDNN's own (for the engine to
   # come) requires OpenCL's headers and ICD library.
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
@@ -39,7 +41,11 @@ fi
 if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
-wanted=$(grep -v '^#' scripts/requirements-test.txt | grep .)
-if [ -n "$(grep -vxF -f <(.venv/bin/python -m pip freeze 2>/dev/null) <<<"$wanted")" ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r scripts/requirements-test.txt
-fi
+# requirements-test.txt: the tests' references; requirements-bench.txt: the
+# runtimes bench/run_peers.py compares reskit with.
+for requirements in scripts/requirements-test.txt scripts/requirements-bench.txt; do
+  wanted=$(grep -v '^#' "$requirements" | grep .)
+  if [ -n "$(grep -vxF -f <(.venv/bin/python -m pip freeze 2>/dev/null) <<<"$wanted")" ]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r "$requirements"
+  fi
+done

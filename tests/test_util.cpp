@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "reskit/core/error.h"
+
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -38,7 +40,15 @@ std::string temp_dir(const std::string& name) {
                                        << " exceeds " << limit << " (" << rel_tol << " x max|ref| " << scale << ")";
 }
 
-namespace {
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 CommandResult run_shell(const std::string& command) {
   std::string dir = temp_dir("cmd");
   std::string out = dir + "/out", err = dir + "/err";
@@ -50,7 +60,6 @@ CommandResult run_shell(const std::string& command) {
   std::filesystem::remove_all(dir);
   return r;
 }
-}  // namespace
 
 CommandResult run_reskit(const std::string& args) { return run_shell(std::string(RESKIT_BINARY) + " " + args); }
 

@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ struct CommandResult {
   std::string out;
   std::string err;
 };
+// The message of the reskit::Error that `f` throws, or "(no error)".
+std::string error_of(const std::function<void()>& f);
+
+// Runs a shell command line and captures both streams.
+CommandResult run_shell(const std::string& command);
 // Runs `reskit ARGS` (ARGS is shell-quoted by the caller) and captures both streams.
 CommandResult run_reskit(const std::string& args);
 // Runs a Python snippet with the fixture interpreter.

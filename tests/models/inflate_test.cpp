@@ -13,7 +13,7 @@
 
 #include "reskit/io/checkpoint.h"
 #include "reskit/io/state_dict.h"
-#include "reskit/models/classification/resnet.h"
+#include "reskit/layers/resnet.h"
 #include "reskit/models/video/inflate.h"
 #include "test_util.h"
 
@@ -50,7 +50,7 @@ TEST(Inflate, FrameByFrameEqualsThe2dNetwork) {
   torch::NoGradGuard no_grad;
   const at::Tensor clip = torch::randn({1, 3, 4, 64, 64});
   const at::Tensor ours = net_3d.forward({clip}).at(0);
-  auto* resnet = dynamic_cast<models::classification::ResNetImpl*>(net_2d.get());
+  auto* resnet = dynamic_cast<layers::ResNetImpl*>(net_2d.get());
   ASSERT_NE(resnet, nullptr);
   std::vector<at::Tensor> frames;
   for (int64_t t = 0; t < clip.size(2); ++t) frames.push_back(resnet->forward_features(clip.select(2, t)).back());

@@ -15,7 +15,7 @@ int cmd_bench(const Args& argv) {
       "Times one forward pass (eval, no-grad, inputs made once) per engine, interleaving the engines run by run; "
       "prints min and median ms, GFLOP/s from the mult-adds `reskit summary` counts, and peak RSS. Engines: "
       "eager (reskit's modules), libtorch (the same on LibTorch's own convolution choice), torchscript "
-      "(trace, freeze, optimize_for_inference), fast (reskit's engine, to come).",
+      "(trace, freeze, optimize_for_inference), fast (reskit's engine: BatchNorm folded, convolutions on oneDNN with their residual add and ReLU in place, the rest on ATen).",
       {{"input-size", "NxCxHxW", "an input's shape, in the entry's argument order (default: its example)", true},
        {"engine", "a,b,...", "eager, libtorch, torchscript, fast (default eager,torchscript)"},
        {"runs", "N", "timed runs per engine (default 20)"},

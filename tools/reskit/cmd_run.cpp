@@ -4,6 +4,7 @@
 
 #include "model_command.h"
 #include "reskit/core/error.h"
+#include "reskit/engine/plan.h"
 #include "reskit/io/atomic_file.h"
 #include "reskit/io/npy.h"
 
@@ -17,15 +18,21 @@ int cmd_run(const Args& argv) {
                         {"engine", "eager|fast", "eager LibTorch modules (default) or the fast engine"}});
   if (!command.parse(argv)) return 0;
   const ParsedArgs& args = command.args();
-  if (command.command().choice(args, "engine", {"eager", "fast"}) == "fast")
-    throw Error("run: the fast engine is not available yet (use --engine eager)");
+  const bool fast = command.command().choice(args, "engine", {"eager", "fast"}) == "fast";
   if (!args.has("input")) throw Error("run: at least one --input FILE.npy is required");
   if (!args.has("out")) throw Error("run: --out DIR is required");
 
   const tasks::PreparedModel prepared = command.prepare();
   std::vector<at::Tensor> inputs;
   for (const std::string& path : args.all("input")) inputs.push_back(io::read_npy(path).to(prepared.device));
-  const std::vector<at::Tensor> outputs = tasks::run_forward(prepared.model, inputs);
+  std::vector<at::Tensor> outputs;
+  if (fast) {
+    // The plan is made for these inputs' shapes: one compile, one run.
+    const engine::Plan plan = engine::compile(*prepared.model.module, prepared.model.forward, inputs);
+    outputs = plan.run(inputs);
+  } else {
+    outputs = tasks::run_forward(prepared.model, inputs);
+  }
 
   const std::filesystem::path out_dir = args.get("out");
   std::error_code ec;

@@ -20,5 +20,10 @@ int cmd_inflate(const Args& args);
 int cmd_recognize(const Args& args);
 int cmd_track(const Args& args);
 int cmd_eval_track(const Args& args);
+int cmd_train_seg(const Args& args);
+int cmd_segment(const Args& args);
+int cmd_eval_seg(const Args& args);
+int cmd_make_data(const Args& args);
+int cmd_compile(const Args& args);
 
 }  // namespace reskit::cli

@@ -66,4 +66,20 @@ decltype(auto) call(Holder& module, Args&&... args) {
   return result;
 }
 
+// The same for another method than forward, reported as a call of the
+// module (seeds/004's backbone is a ResNet whose forward returns its stages).
+template <typename Holder, typename Method, typename... Args>
+decltype(auto) call_method(Holder& module, Method method, Args&&... args) {
+  CallObserver* observer = active_call_observer();
+  if (!observer) return ((*module).*method)(std::forward<Args>(args)...);
+  std::vector<at::Tensor> inputs;
+  (collect_tensors(args, inputs), ...);
+  observer->enter(*module, inputs);
+  auto result = ((*module).*method)(std::forward<Args>(args)...);
+  std::vector<at::Tensor> outputs;
+  collect_tensors(result, outputs);
+  observer->leave(*module, outputs);
+  return result;
+}
+
 }  // namespace reskit

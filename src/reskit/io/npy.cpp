@@ -236,7 +236,7 @@ at::Tensor parse_npy(const std::string& bytes, const std::string& name) {
 // Reads no more than the header says the file holds: the size is known from
 // the file system before any data is read, so /dev/zero or a FIFO cannot
 // make it read without end.
-at::Tensor read_npy(const std::string& path) {
+at::Tensor read_npy(const std::string& path, bool keep_float64) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) fail(path, "not a regular file");
@@ -257,7 +257,7 @@ at::Tensor read_npy(const std::string& path) {
   at::Tensor out = at::empty(l.shape, l.dtype);
   in.read(static_cast<char*>(out.data_ptr()), static_cast<std::streamsize>(l.data_bytes));
   if (static_cast<size_t>(in.gcount()) != l.data_bytes) fail(path, "read failed: the file changed while being read");
-  return out.to(at::kFloat);
+  return keep_float64 ? out : out.to(at::kFloat);
 }
 
 void write_npy(std::ostream& out, const at::Tensor& tensor) {

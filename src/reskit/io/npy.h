@@ -9,7 +9,8 @@
 
 namespace reskit::io {
 
-at::Tensor read_npy(const std::string& path);
+// keep_float64: <f8 stays float64 (a reference's exact values, for tests).
+at::Tensor read_npy(const std::string& path, bool keep_float64 = false);
 // Parses bytes already in memory; `name` is used in error messages.
 at::Tensor parse_npy(const std::string& bytes, const std::string& name);
 

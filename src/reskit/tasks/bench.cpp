@@ -20,6 +20,7 @@
 #include "reskit/tasks/memory_check.h"
 #include "reskit/tasks/model_setup.h"
 #include "reskit/tasks/summary.h"
+#include "reskit/engine/plan.h"
 #include "reskit/tasks/torchscript.h"
 
 namespace reskit::tasks {
@@ -69,7 +70,10 @@ Runner make_runner(const std::string& engine, const models::Model& model, const 
     auto traced = std::make_shared<TorchScriptModel>(*model.module, forward, inputs);
     return [traced](const std::vector<at::Tensor>& in) { return traced->run(in); };
   }
-  if (engine == "fast") throw Error("the fast engine is not available yet");
+  if (engine == "fast") {
+    auto plan = std::make_shared<engine::Plan>(engine::compile(*model.module, forward, inputs));
+    return [plan](const std::vector<at::Tensor>& in) { return plan->run(in); };
+  }
   throw Error("unknown engine '" + engine + "'");
 }
 

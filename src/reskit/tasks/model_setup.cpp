@@ -45,6 +45,7 @@ Options resolve_options(const ModelRequest& request) {
                                               "' does not exist to name one");
   Options options = models::default_options(name);
   if (!sidecar_text.empty()) apply_json_options(options, sidecar_text, sidecar_path(request.weights));
+  if (!request.options_json.empty()) apply_json_options(options, request.options_json, request.options_source);
   if (!request.config_path.empty())
     apply_json_options(options, read_file(request.config_path, "config"), request.config_path);
   for (const std::string& s : request.sets) options.set_from_assignment(s);

@@ -18,6 +18,8 @@ struct ModelRequest {
   std::string name;                 // may be empty when weights has a sidecar
   std::vector<std::string> sets;    // KEY=VALUE
   std::string config_path;          // JSON options file
+  std::string options_json;         // options as JSON text (a training state's), applied before config_path
+  std::string options_source;       // where options_json came from, for errors
   std::string weights;              // checkpoint path
   bool non_strict = false;
   int64_t seed = 0;

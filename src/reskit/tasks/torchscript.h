@@ -5,12 +5,13 @@
 // convolutions and runs them on oneDNN with prepacked weights.
 #include <torch/csrc/jit/api/module.h>
 
-#include <functional>
 #include <vector>
+
+#include "reskit/engine/trace.h"
 
 namespace reskit::tasks {
 
-using TensorFunction = std::function<std::vector<at::Tensor>(const std::vector<at::Tensor>&)>;
+using TensorFunction = engine::TensorFunction;
 
 class TorchScriptModel {
  public:

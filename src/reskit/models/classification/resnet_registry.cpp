@@ -1,11 +1,15 @@
 // resnet18 .. wide_resnet101_2: torchvision's variants, each a preset of ResNetOptions.
 #include <utility>
 
-#include "reskit/models/classification/resnet.h"
+#include "reskit/layers/resnet.h"
 #include "reskit/models/registry.h"
 
 namespace reskit::models::classification {
 namespace {
+
+using layers::BlockKind;
+using layers::ResNet;
+using layers::ResNetOptions;
 
 // torchvision's model options, and what the entry returns.
 struct TorchvisionResNetOptions : ResNetOptions {

@@ -1,6 +1,8 @@
 #pragma once
 // torchvision.models.resnet: BasicBlock, Bottleneck and ResNet with
-// torchvision's options, initialisation and parameter names.
+// torchvision's options, initialisation and parameter names. Classification
+// uses it as it is; seeds/004's EncNet backbone is the same network with
+// stage strides 1,1,2,1 (output stride 8).
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/linear.h>
@@ -11,10 +13,11 @@
 #include <vector>
 
 #include "reskit/core/option_fields.h"
+#include "reskit/layers/batch_norm.h"
 #include "reskit/layers/conv.h"
 #include "reskit/layers/sequential.h"
 
-namespace reskit::models::classification {
+namespace reskit::layers {
 
 enum class BlockKind { kBasic, kBottleneck };
 
@@ -31,26 +34,26 @@ struct BlockOptions {
 class BasicBlockImpl : public torch::nn::Module {
  public:
   static constexpr int64_t kExpansion = 1;
-  BasicBlockImpl(const BlockOptions& o, layers::Sequential downsample);
+  BasicBlockImpl(const BlockOptions& o, Sequential downsample);
   at::Tensor forward(at::Tensor x);
 
-  layers::Conv2d conv1{nullptr}, conv2{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  Conv2d conv1{nullptr}, conv2{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::ReLU relu{nullptr};
-  layers::Sequential downsample{nullptr};
+  Sequential downsample{nullptr};
 };
 TORCH_MODULE(BasicBlock);
 
 class BottleneckImpl : public torch::nn::Module {
  public:
   static constexpr int64_t kExpansion = 4;
-  BottleneckImpl(const BlockOptions& o, layers::Sequential downsample);
+  BottleneckImpl(const BlockOptions& o, Sequential downsample);
   at::Tensor forward(at::Tensor x);
 
-  layers::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::ReLU relu{nullptr};
-  layers::Sequential downsample{nullptr};
+  Sequential downsample{nullptr};
 };
 TORCH_MODULE(Bottleneck);
 
@@ -80,17 +83,17 @@ class ResNetImpl : public torch::nn::Module {
   // The four stage outputs (layer1..layer4), for backbone use.
   std::vector<at::Tensor> forward_features(at::Tensor x);
 
-  layers::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  Conv2d conv1{nullptr};
+  BatchNorm2d bn1{nullptr};
   torch::nn::ReLU relu{nullptr};
   torch::nn::MaxPool2d maxpool{nullptr};
-  layers::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
+  Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
   torch::nn::AdaptiveAvgPool2d avgpool{nullptr};
   torch::nn::Linear fc{nullptr};
 
  private:
   at::Tensor stem(at::Tensor x);
-  layers::Sequential make_layer(int64_t planes, int64_t blocks, int64_t stride, bool dilate);
+  Sequential make_layer(int64_t planes, int64_t blocks, int64_t stride, bool dilate);
 
   ResNetOptions options_;
   int64_t inplanes_ = 64;
@@ -98,4 +101,4 @@ class ResNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ResNet);
 
-}  // namespace reskit::models::classification
+}  // namespace reskit::layers

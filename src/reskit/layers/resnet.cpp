@@ -1,4 +1,4 @@
-#include "reskit/models/classification/resnet.h"
+#include "reskit/layers/resnet.h"
 
 #include <torch/nn/init.h>
 
@@ -6,22 +6,22 @@
 #include "reskit/core/module_call.h"
 #include "reskit/layers/conv_helpers.h"
 
-namespace reskit::models::classification {
+namespace reskit::layers {
 namespace {
 
 torch::nn::ReLU inplace_relu() { return torch::nn::ReLU(torch::nn::ReLUOptions(true)); }
 
 }  // namespace
 
-BasicBlockImpl::BasicBlockImpl(const BlockOptions& o, layers::Sequential ds) : torch::nn::Module("BasicBlock") {
+BasicBlockImpl::BasicBlockImpl(const BlockOptions& o, Sequential ds) : torch::nn::Module("BasicBlock") {
   if (o.groups() != 1 || o.base_width() != 64)
     throw Error("BasicBlock only supports groups=1 and base_width=64");
   if (o.dilation() > 1) throw Error("Dilation > 1 not supported in BasicBlock");
-  conv1 = register_module("conv1", layers::conv3x3(o.inplanes(), o.planes(), o.stride()));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(o.planes()));
+  conv1 = register_module("conv1", conv3x3(o.inplanes(), o.planes(), o.stride()));
+  bn1 = register_module("bn1", BatchNorm2d(o.planes()));
   relu = register_module("relu", inplace_relu());
-  conv2 = register_module("conv2", layers::conv3x3(o.planes(), o.planes()));
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(o.planes()));
+  conv2 = register_module("conv2", conv3x3(o.planes(), o.planes()));
+  bn2 = register_module("bn2", BatchNorm2d(o.planes()));
   if (ds) downsample = register_module("downsample", ds);  // absent from the state dict otherwise
 }
 
@@ -34,14 +34,14 @@ at::Tensor BasicBlockImpl::forward(at::Tensor x) {
   return call(relu, out);
 }
 
-BottleneckImpl::BottleneckImpl(const BlockOptions& o, layers::Sequential ds) : torch::nn::Module("Bottleneck") {
+BottleneckImpl::BottleneckImpl(const BlockOptions& o, Sequential ds) : torch::nn::Module("Bottleneck") {
   const int64_t width = static_cast<int64_t>(o.planes() * (o.base_width() / 64.0)) * o.groups();
-  conv1 = register_module("conv1", layers::conv1x1(o.inplanes(), width));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(width));
-  conv2 = register_module("conv2", layers::conv3x3(width, width, o.stride(), o.groups(), o.dilation()));
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(width));
-  conv3 = register_module("conv3", layers::conv1x1(width, o.planes() * kExpansion));
-  bn3 = register_module("bn3", torch::nn::BatchNorm2d(o.planes() * kExpansion));
+  conv1 = register_module("conv1", conv1x1(o.inplanes(), width));
+  bn1 = register_module("bn1", BatchNorm2d(width));
+  conv2 = register_module("conv2", conv3x3(width, width, o.stride(), o.groups(), o.dilation()));
+  bn2 = register_module("bn2", BatchNorm2d(width));
+  conv3 = register_module("conv3", conv1x1(width, o.planes() * kExpansion));
+  bn3 = register_module("bn3", BatchNorm2d(o.planes() * kExpansion));
   relu = register_module("relu", inplace_relu());
   if (ds) downsample = register_module("downsample", ds);
 }
@@ -69,8 +69,8 @@ ResNetImpl::ResNetImpl(const ResNetOptions& o) : torch::nn::Module("ResNet"), op
     throw Error("ResNet: groups and width_per_group must be positive");
 
   conv1 = register_module(
-      "conv1", layers::Conv2d(torch::nn::Conv2dOptions(3, inplanes_, 7).stride(2).padding(3).bias(false)));
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(inplanes_));
+      "conv1", Conv2d(torch::nn::Conv2dOptions(3, inplanes_, 7).stride(2).padding(3).bias(false)));
+  bn1 = register_module("bn1", BatchNorm2d(inplanes_));
   relu = register_module("relu", inplace_relu());
   maxpool = register_module("maxpool", torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(3).stride(2).padding(1)));
   const auto& dilate = o.replace_stride_with_dilation();
@@ -101,7 +101,7 @@ ResNetImpl::ResNetImpl(const ResNetOptions& o) : torch::nn::Module("ResNet"), op
   }
 }
 
-layers::Sequential ResNetImpl::make_layer(int64_t planes, int64_t blocks, int64_t stride, bool dilate) {
+Sequential ResNetImpl::make_layer(int64_t planes, int64_t blocks, int64_t stride, bool dilate) {
   const bool basic = options_.block() == BlockKind::kBasic;
   const int64_t expansion = basic ? BasicBlockImpl::kExpansion : BottleneckImpl::kExpansion;
   const int64_t previous_dilation = dilation_;
@@ -109,12 +109,12 @@ layers::Sequential ResNetImpl::make_layer(int64_t planes, int64_t blocks, int64_
     dilation_ *= stride;
     stride = 1;
   }
-  layers::Sequential downsample{nullptr};
+  Sequential downsample{nullptr};
   if (stride != 1 || inplanes_ != planes * expansion)
-    downsample = layers::make_sequential(layers::conv1x1(inplanes_, planes * expansion, stride),
-                                         torch::nn::BatchNorm2d(planes * expansion));
-  layers::Sequential stage;
-  auto add = [&](const BlockOptions& bo, layers::Sequential ds) {
+    downsample = make_sequential(conv1x1(inplanes_, planes * expansion, stride),
+                                         BatchNorm2d(planes * expansion));
+  Sequential stage;
+  auto add = [&](const BlockOptions& bo, Sequential ds) {
     if (basic)
       stage->push_back(BasicBlock(bo, ds));
     else
@@ -155,4 +155,4 @@ std::vector<at::Tensor> ResNetImpl::forward_features(at::Tensor x) {
   return stages;
 }
 
-}  // namespace reskit::models::classification
+}  // namespace reskit::layers

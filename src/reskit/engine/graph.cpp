@@ -1,0 +1,118 @@
+#include "graph.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+namespace reskit::engine {
+namespace {
+
+std::string constant_text(const c10::IValue& v) {
+  if (v.isTensor()) {
+    const at::Tensor& t = v.toTensor();
+    std::ostringstream s;
+    s << c10::toString(t.scalar_type()) << "(";
+    for (int64_t d = 0; d < t.dim(); ++d) s << (d ? ", " : "") << t.size(d);
+    s << ")";
+    return s.str();
+  }
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+std::string value_text(const Graph& g, int64_t id) {
+  const Value& v = g.values[static_cast<size_t>(id)];
+  return v.is_constant ? constant_text(v.constant) : "%" + std::to_string(id);
+}
+
+std::string ints_text(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+std::string Activation::name() const {
+  std::ostringstream s;
+  switch (kind) {
+    case Kind::kNone: return "";
+    case Kind::kRelu: return "relu";
+    case Kind::kLeakyRelu: s << "leaky_relu(" << alpha << ")"; return s.str();
+    case Kind::kSilu: return "silu";
+    case Kind::kSigmoid: return "sigmoid";
+    case Kind::kClip: s << "clip(" << alpha << ", " << beta << ")"; return s.str();
+  }
+  return "";
+}
+
+int64_t Graph::add_constant(c10::IValue v, std::string type) {
+  Value value;
+  value.is_constant = true;
+  value.constant = std::move(v);
+  value.type = std::move(type);
+  values.push_back(std::move(value));
+  return static_cast<int64_t>(values.size()) - 1;
+}
+
+double conv_flop(const Graph& g, const Node& n) {
+  if (n.kind != "reskit::conv" || n.outputs.empty() || !g.value(n.inputs[1]).is_constant) return 0;
+  const Value& out = g.value(n.outputs[0]);
+  const at::Tensor& w = g.value(n.inputs[1]).constant.toTensor();
+  double flop = 2.0;
+  for (int64_t d : out.sizes) flop *= static_cast<double>(d);
+  for (int64_t d = 1; d < w.dim(); ++d) flop *= static_cast<double>(w.size(d));  // in/groups x kernel
+  return out.sizes.empty() ? 0 : flop;
+}
+
+std::vector<int64_t> Graph::use_counts() const {
+  std::vector<int64_t> uses(values.size(), 0);
+  for (const Node& n : nodes)
+    for (int64_t v : n.inputs) ++uses[static_cast<size_t>(v)];
+  for (int64_t v : outputs) ++uses[static_cast<size_t>(v)];
+  return uses;
+}
+
+std::string to_text(const Graph& g) {
+  std::ostringstream s;
+  s << "graph(";
+  for (size_t i = 0; i < g.inputs.size(); ++i)
+    s << (i ? ", " : "") << "%" << g.inputs[i] << " : " << g.values[static_cast<size_t>(g.inputs[i])].type;
+  s << "):\n";
+  for (const Node& n : g.nodes) {
+    s << "  ";
+    for (size_t i = 0; i < n.outputs.size(); ++i) s << (i ? ", " : "") << "%" << n.outputs[i];
+    s << (n.outputs.empty() ? "" : " = ") << n.kind;
+    if (n.kind == "reskit::conv") {
+      std::string tags;
+      if (n.conv.residual) tags += "add";
+      if (!n.conv.activation.none()) tags += (tags.empty() ? "" : ",") + n.conv.activation.name();
+      if (!tags.empty()) s << "[" << tags << "]";
+    }
+    s << "(";
+    for (size_t i = 0; i < n.inputs.size(); ++i) s << (i ? ", " : "") << value_text(g, n.inputs[i]);
+    if (n.kind == "reskit::conv")
+      s << ", stride=" << ints_text(n.conv.stride) << ", padding=" << ints_text(n.conv.padding)
+        << ", dilation=" << ints_text(n.conv.dilation) << ", groups=" << n.conv.groups;
+    s << ")";
+    if (!n.outputs.empty()) s << "  # " << g.values[static_cast<size_t>(n.outputs[0])].type;
+    s << "\n";
+  }
+  s << "  return (";
+  for (size_t i = 0; i < g.outputs.size(); ++i) s << (i ? ", " : "") << value_text(g, g.outputs[i]);
+  s << ")\n";
+  return s.str();
+}
+
+std::string kind_counts(const Graph& g) {
+  std::map<std::string, int64_t> counts;
+  for (const Node& n : g.nodes) ++counts[n.kind];
+  std::vector<std::pair<std::string, int64_t>> sorted(counts.begin(), counts.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string s;
+  for (const auto& [kind, n] : sorted) s += (s.empty() ? "" : ", ") + std::to_string(n) + " " + kind;
+  return s;
+}
+
+}  // namespace reskit::engine

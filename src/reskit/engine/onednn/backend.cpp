@@ -1,0 +1,485 @@
+#include "backend.h"
+
+#include <ATen/ATen.h>
+
+#include <dnnl.hpp>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+
+#include "reskit/core/error.h"
+#include "conv_choice.h"
+#include "onednn_util.h"
+
+namespace reskit::engine::onednn {
+namespace {
+
+using dnnl::memory;
+
+// A step's operand: a buffer of the plan, a tensor home (wrapped at run
+// time, in its dense layout), or a constant the step owns.
+struct Operand {
+  enum class Kind { kBuffer, kTensor, kConstant } kind = Kind::kBuffer;
+  int64_t id = -1;  // the buffer, or the value whose tensor it is
+  memory::desc desc;
+  std::shared_ptr<memory> constant;
+
+  static Operand buffer(int64_t id, const memory::desc& desc) { return {Kind::kBuffer, id, desc, nullptr}; }
+  static Operand tensor(int64_t value, const memory::desc& desc) { return {Kind::kTensor, value, desc, nullptr}; }
+};
+
+struct PrimitiveState {
+  std::unordered_map<int, memory> args;
+  std::vector<std::pair<int, int64_t>> tensors;  // (argument, value) to point at each run
+};
+
+// One oneDNN primitive over operands.
+class PrimitiveStep : public Step {
+ public:
+  PrimitiveStep(dnnl::primitive p, std::vector<std::pair<int, Operand>> args, memory::desc scratchpad,
+                std::string label)
+      : primitive_(std::move(p)), args_(std::move(args)), scratchpad_(std::move(scratchpad)), label_(std::move(label)) {
+    for (const auto& [arg, op] : args_) {
+      const bool written = arg == DNNL_ARG_DST;
+      if (op.kind == Operand::Kind::kBuffer) (written ? io.buffer_writes : io.buffer_reads).push_back(op.id);
+      if (op.kind == Operand::Kind::kTensor) (written ? io.tensor_writes : io.tensor_reads).push_back(op.id);
+    }
+  }
+
+  // A sum post-op reads the destination before it writes it.
+  void reads_destination() {
+    for (const auto& [arg, op] : args_)
+      if (arg == DNNL_ARG_DST && op.kind == Operand::Kind::kBuffer) io.buffer_reads.push_back(op.id);
+  }
+
+  void run(RunContext& c, size_t index) const override {
+    std::shared_ptr<void>& slot = c.step_state[index];
+    if (!slot) {
+      auto state = std::make_shared<PrimitiveState>();
+      for (const auto& [arg, op] : args_) {
+        switch (op.kind) {
+          case Operand::Kind::kBuffer: state->args.emplace(arg, memory(op.desc, cpu_engine(), c.buffer(op.id))); break;
+          case Operand::Kind::kConstant: state->args.emplace(arg, *op.constant); break;
+          case Operand::Kind::kTensor:
+            state->args.emplace(arg, memory(op.desc, cpu_engine(), DNNL_MEMORY_NONE));
+            state->tensors.emplace_back(arg, op.id);
+            break;
+        }
+      }
+      if (scratchpad_.get_size() > 0)
+        state->args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad_, cpu_engine(), c.scratchpad));
+      slot = state;
+    }
+    auto& state = *static_cast<PrimitiveState*>(slot.get());
+    std::vector<at::Tensor> dense;  // a tensor home that is a view of other strides, made dense for this call
+    for (const auto& [arg, value] : state.tensors) {
+      at::Tensor t = c.values[static_cast<size_t>(value)].toTensor();
+      if (!t.is_contiguous()) dense.push_back(t = t.contiguous());
+      state.args.at(arg).set_data_handle(t.data_ptr());
+    }
+    primitive_.execute(context_stream(c), state.args);
+  }
+
+  std::string text() const override { return label_; }
+
+ private:
+  dnnl::primitive primitive_;
+  std::vector<std::pair<int, Operand>> args_;
+  memory::desc scratchpad_;
+  std::string label_;
+};
+
+// A buffer copied into a new dense tensor (for the ATen fallback or a graph output).
+class ToTensorStep : public Step {
+ public:
+  ToTensorStep(int64_t value, int64_t buffer, const memory::desc& from, std::vector<int64_t> sizes)
+      : value_(value), buffer_(buffer), from_(from), to_(plain_desc(sizes)), sizes_(std::move(sizes)),
+        reorder_(dnnl::reorder::primitive_desc(cpu_engine(), from_, cpu_engine(), to_)) {
+    io.buffer_reads = {buffer};
+    io.tensor_writes = {value};
+  }
+
+  void run(RunContext& c, size_t) const override {
+    at::Tensor out = at::empty(sizes_, at::kFloat);
+    memory src(from_, cpu_engine(), c.buffer(buffer_)), dst(to_, cpu_engine(), out.data_ptr());
+    reorder_.execute(context_stream(c), src, dst);
+    c.values[static_cast<size_t>(value_)] = std::move(out);
+  }
+
+  std::string text() const override { return "to_tensor " + layout_name(from_) + " (onednn reorder)"; }
+
+ private:
+  int64_t value_, buffer_;
+  memory::desc from_, to_;
+  std::vector<int64_t> sizes_;
+  dnnl::reorder reorder_;
+};
+
+memory::dims to_dims(const std::vector<int64_t>& v) { return memory::dims(v.begin(), v.end()); }
+
+std::optional<std::vector<int64_t>> int_list(const Graph& g, int64_t id) {
+  const Value& v = g.value(id);
+  if (!v.is_constant || !v.constant.isIntList()) return std::nullopt;
+  return v.constant.toIntVector();
+}
+
+// The right padding that makes oneDNN's output size the traced one:
+// out = (in + left + right - ((k - 1) * dilation + 1)) / stride + 1.
+int64_t right_padding(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t dilation, int64_t left) {
+  return (out - 1) * stride + (kernel - 1) * dilation + 1 - in - left;
+}
+
+
+dnnl::algorithm eltwise_algorithm(const Activation& a, float& alpha, float& beta) {
+  alpha = 0;
+  beta = 0;
+  switch (a.kind) {
+    case Activation::Kind::kRelu: return dnnl::algorithm::eltwise_relu;
+    case Activation::Kind::kLeakyRelu: alpha = static_cast<float>(a.alpha); return dnnl::algorithm::eltwise_relu;
+    case Activation::Kind::kSilu: alpha = 1; return dnnl::algorithm::eltwise_swish;
+    case Activation::Kind::kSigmoid: return dnnl::algorithm::eltwise_logistic;
+    case Activation::Kind::kClip:
+      alpha = static_cast<float>(a.alpha);
+      beta = static_cast<float>(a.beta);
+      return dnnl::algorithm::eltwise_clip;
+    case Activation::Kind::kNone: break;
+  }
+  return dnnl::algorithm::undef;
+}
+
+std::string spatial_text(const std::vector<int64_t>& sizes) {
+  std::string s;
+  for (size_t d = 2; d < sizes.size(); ++d) s += (d > 2 ? "x" : "") + std::to_string(sizes[d]);
+  return s;
+}
+
+class OnednnBackend : public Backend {
+ public:
+  bool lower(Lowering& l, const Node& n) override {
+    try {
+      if (n.kind == "reskit::conv") return lower_conv(l, n);
+      if (n.kind == "aten::max_pool2d" || n.kind == "aten::max_pool3d") return lower_max_pool(l, n);
+      if (n.kind == "aten::avg_pool2d" || n.kind == "aten::avg_pool3d") return lower_avg_pool(l, n);
+      if (n.kind == "aten::adaptive_avg_pool2d" || n.kind == "aten::adaptive_avg_pool3d")
+        return lower_adaptive_avg_pool(l, n);
+      if (n.kind == "aten::add" || n.kind == "aten::add_") return lower_add(l, n);
+      return lower_activation(l, n);
+    } catch (const dnnl::error&) {
+      return false;  // oneDNN has no kernel for this case: ATen runs it
+    }
+  }
+
+  std::unique_ptr<Step> to_tensor(Lowering& l, int64_t value, int64_t buffer) override {
+    return std::make_unique<ToTensorStep>(value, buffer, descs_.at(static_cast<size_t>(buffer)),
+                                          l.graph().value(value).sizes);
+  }
+
+  std::shared_ptr<void> make_context_state() const override { return make_stream(); }
+
+ private:
+  // A value as an operand in its current home; none if it is not a float
+  // tensor with known sizes that a buffer or a tensor holds.
+  std::optional<Operand> operand(const Lowering& l, int64_t v) const {
+    const Value& val = l.graph().value(v);
+    if (val.is_constant || val.dtype != at::kFloat || val.sizes.empty()) return std::nullopt;
+    for (int64_t d : val.sizes)
+      if (d <= 0) return std::nullopt;
+    if (l.buffer_of(v) >= 0) return Operand::buffer(l.buffer_of(v), descs_[static_cast<size_t>(l.buffer_of(v))]);
+    if (l.has_tensor(v)) return Operand::tensor(v, plain_desc(val.sizes));
+    return std::nullopt;
+  }
+
+  int64_t new_buffer(Lowering& l, const memory::desc& desc, const std::vector<int64_t>& sizes) {
+    descs_.push_back(desc);
+    return l.add_buffer({desc.get_size(), layout_name(desc) + " " + shape_text(sizes)});
+  }
+
+  // The operand in `desc`: as it is, or reordered into a buffer of that
+  // layout (once per value and layout: later readers share the copy).
+  Operand in_layout(Lowering& l, int64_t v, const Operand& op, const memory::desc& desc) {
+    if (op.desc == desc) return op;
+    for (const auto& [value, buffer] : converted_)
+      if (value == v && descs_[static_cast<size_t>(buffer)] == desc) return Operand::buffer(buffer, desc);
+    const int64_t buffer = new_buffer(l, desc, l.graph().value(v).sizes);
+    add_reorder(l, op, Operand::buffer(buffer, desc));
+    converted_.emplace_back(v, buffer);
+    return Operand::buffer(buffer, desc);
+  }
+
+  void add_reorder(Lowering& l, const Operand& from, const Operand& to) {
+    dnnl::reorder::primitive_desc pd(cpu_engine(), from.desc, cpu_engine(), to.desc);
+    l.add_step(std::make_unique<PrimitiveStep>(dnnl::reorder(pd),
+                                               std::vector<std::pair<int, Operand>>{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}},
+                                               memory::desc(), "reorder " + layout_name(from.desc) + " -> " +
+                                                                   layout_name(to.desc) + " (onednn)"));
+  }
+
+  Operand constant(const at::Tensor& t, const memory::desc& plain, const memory::desc& wanted, Lowering& l) {
+    at::Tensor dense = t.contiguous();
+    auto mem = std::make_shared<memory>(wanted, cpu_engine());
+    memory user(plain, cpu_engine(), dense.data_ptr());
+    dnnl::stream s(cpu_engine());
+    dnnl::reorder(user, *mem).execute(s, user, *mem);
+    s.wait();
+    l.add_weight_bytes(wanted.get_size());
+    return Operand{Operand::Kind::kConstant, -1, wanted, mem};
+  }
+
+  // The destination of a node whose output may overwrite input `v` in
+  // place: v's buffer, if v is a buffer this node reads last in `desc`.
+  std::optional<Operand> reusable(const Lowering& l, int64_t v, const memory::desc& desc) const {
+    const std::optional<Operand> op = operand(l, v);
+    if (!op || op->kind != Operand::Kind::kBuffer || !l.last_read_here(v) || !(op->desc == desc)) return std::nullopt;
+    for (const auto& [value, buffer] : converted_)
+      if (buffer == op->id) return std::nullopt;  // a shared conversion may have later readers
+    return op;
+  }
+
+  bool lower_conv(Lowering& l, const Node& n) {
+    const Graph& g = l.graph();
+    const Value& wv = g.value(n.inputs[1]);
+    const Value& bv = g.value(n.inputs[2]);
+    if (!wv.is_constant || !wv.constant.isTensor() || !bv.is_constant || !(bv.constant.isNone() || bv.constant.isTensor()))
+      return false;
+    const at::Tensor w = wv.constant.toTensor();
+    const Value& out = g.value(n.outputs[0]);
+    if (w.scalar_type() != at::kFloat || !w.device().is_cpu() || (w.dim() != 4 && w.dim() != 5) ||
+        out.dtype != at::kFloat || static_cast<int64_t>(out.sizes.size()) != w.dim())
+      return false;
+    const std::optional<Operand> src = operand(l, n.inputs[0]);
+    if (!src || static_cast<int64_t>(g.value(n.inputs[0]).sizes.size()) != w.dim()) return false;
+    std::optional<Operand> residual;
+    if (n.conv.residual && !(residual = operand(l, n.inputs[3]))) return false;
+
+    const ConvAttributes& a = n.conv;
+    const std::vector<int64_t>& in_sizes = g.value(n.inputs[0]).sizes;
+    const size_t spatial = static_cast<size_t>(w.dim() - 2);
+    ConvShape shape;
+    shape.groups = a.groups;
+    for (size_t d = 0; d < spatial; ++d) {
+      shape.kernel.push_back(w.size(static_cast<int64_t>(d) + 2));
+      shape.stride.push_back(a.stride.at(d));
+      shape.dilation.push_back(a.dilation.at(d));
+      shape.padding_l.push_back(a.padding.at(d));
+      shape.padding_r.push_back(right_padding(in_sizes[d + 2], out.sizes[d + 2], shape.kernel[d], a.stride[d],
+                                              a.dilation[d], a.padding[d]));
+    }
+    shape.src = in_sizes;
+    shape.dst = out.sizes;
+    shape.weights = w.sizes().vec();
+
+    dnnl::post_ops post_ops;
+    if (residual) post_ops.append_sum(1.f);
+    if (!a.activation.none()) {
+      float alpha = 0, beta = 0;
+      const dnnl::algorithm alg = eltwise_algorithm(a.activation, alpha, beta);
+      post_ops.append_eltwise(1.f, alg, alpha, beta);
+    }
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(post_ops);
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+
+    const bool has_bias = bv.constant.isTensor();
+    const std::optional<Operand> alias =
+        residual ? reusable(l, n.inputs[3], residual->desc) : std::optional<Operand>();
+    const ConvChoice choice = choose_convolution(shape, has_bias, attr, src->desc,
+                                                 alias ? alias->desc : memory::desc());
+
+    const Operand x = in_layout(l, n.inputs[0], *src, choice.pd.src_desc());
+    const Operand weights = constant(w, weights_plain_desc(shape), choice.pd.weights_desc(), l);
+    std::vector<std::pair<int, Operand>> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, weights}};
+    if (has_bias) {
+      const at::Tensor b = bv.constant.toTensor().to(at::kFloat);
+      args.emplace_back(DNNL_ARG_BIAS, constant(b, plain_desc({b.numel()}), choice.pd.bias_desc(), l));
+    }
+    Operand dst;
+    if (alias && alias->desc == choice.pd.dst_desc()) {
+      dst = *alias;
+    } else {
+      dst = Operand::buffer(new_buffer(l, choice.pd.dst_desc(), out.sizes), choice.pd.dst_desc());
+      if (residual) add_reorder(l, *residual, dst);  // the sum post-op adds to what the destination holds
+    }
+    args.emplace_back(DNNL_ARG_DST, dst);
+    l.need_scratchpad(choice.pd.scratchpad_desc().get_size());
+
+    std::ostringstream label;
+    label << "conv " << shape.kernel[0];
+    for (size_t d = 1; d < spatial; ++d) label << "x" << shape.kernel[d];
+    label << "/" << shape.stride[0] << " " << in_sizes[1] << "->" << out.sizes[1];
+    if (a.groups > 1) label << " g" << a.groups;
+    label << " " << spatial_text(out.sizes);
+    std::string tags = residual ? "add" : "";
+    if (!a.activation.none()) tags += (tags.empty() ? "" : ",") + a.activation.name();
+    if (!tags.empty()) label << " [" << tags << "]";
+    label << " (" << choice.name << ")";
+    auto step = std::make_unique<PrimitiveStep>(choice.primitive, std::move(args), choice.pd.scratchpad_desc(), label.str());
+    if (residual) step->reads_destination();
+    step->flop = conv_flop(g, n);
+    l.add_step(std::move(step));
+    l.set_buffer(n.outputs[0], dst.id);
+    return true;
+  }
+
+  // Pooling over the spatial dims: (kernel, stride, padding, dilation) lists.
+  bool add_pooling(Lowering& l, const Node& n, dnnl::algorithm alg, std::vector<int64_t> kernel,
+                   std::vector<int64_t> stride, std::vector<int64_t> padding, std::vector<int64_t> dilation) {
+    const Graph& g = l.graph();
+    const std::optional<Operand> src = operand(l, n.inputs[0]);
+    const Value& out = g.value(n.outputs[0]);
+    if (!src || out.dtype != at::kFloat) return false;
+    const std::vector<int64_t>& in = g.value(n.inputs[0]).sizes;
+    if (in.size() < 4 || out.sizes.size() != in.size()) return false;
+    const size_t spatial = in.size() - 2;
+    const auto expand = [&](std::vector<int64_t>& v, int64_t fill) {
+      if (v.empty()) v.assign(spatial, fill);
+      if (v.size() == 1) v.assign(spatial, v[0]);
+      return v.size() == spatial;
+    };
+    if (!expand(kernel, 1) || !expand(padding, 0) || !expand(dilation, 1)) return false;
+    if (stride.empty()) stride = kernel;
+    if (!expand(stride, 1)) return false;
+    memory::dims pad_r(spatial), dil(spatial);
+    for (size_t d = 0; d < spatial; ++d) {
+      pad_r[d] = right_padding(in[d + 2], out.sizes[d + 2], kernel[d], stride[d], dilation[d], padding[d]);
+      dil[d] = dilation[d] - 1;
+      // Average pooling that counts the padding must not count the extra
+      // right padding of ceil_mode, which PyTorch leaves out of the divisor.
+      if (alg == dnnl::algorithm::pooling_avg_include_padding && pad_r[d] > padding[d]) return false;
+      if (pad_r[d] < 0) return false;
+    }
+    const memory::desc dst_any(to_dims(out.sizes), memory::data_type::f32, memory::format_tag::any);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::pooling_v2_forward::primitive_desc pd(
+        dnnl::pooling_v2_forward::desc(dnnl::prop_kind::forward_inference, alg, src->desc, dst_any, to_dims(stride),
+                                       to_dims(kernel), dil, to_dims(padding), pad_r),
+        attr, cpu_engine());
+    const Operand dst = Operand::buffer(new_buffer(l, pd.dst_desc(), out.sizes), pd.dst_desc());
+    const std::string name = alg == dnnl::algorithm::pooling_max ? "max_pool" : "avg_pool";
+    std::string k = std::to_string(kernel[0]);
+    for (size_t d = 1; d < spatial; ++d) k += "x" + std::to_string(kernel[d]);
+    l.add_step(std::make_unique<PrimitiveStep>(
+        dnnl::pooling_v2_forward(pd), std::vector<std::pair<int, Operand>>{{DNNL_ARG_SRC, *src}, {DNNL_ARG_DST, dst}},
+        pd.scratchpad_desc(), name + " " + k + "/" + std::to_string(stride[0]) + " " + spatial_text(out.sizes) + " (onednn " +
+                                  pd.impl_info_str() + ")"));
+    l.need_scratchpad(pd.scratchpad_desc().get_size());
+    l.set_buffer(n.outputs[0], dst.id);
+    return true;
+  }
+
+  // aten::max_pool{2,3}d(x, kernel, stride, padding, dilation, ceil_mode)
+  bool lower_max_pool(Lowering& l, const Node& n) {
+    const Graph& g = l.graph();
+    if (n.inputs.size() != 6) return false;
+    const auto kernel = int_list(g, n.inputs[1]), stride = int_list(g, n.inputs[2]), padding = int_list(g, n.inputs[3]),
+               dilation = int_list(g, n.inputs[4]);
+    if (!kernel || !stride || !padding || !dilation || !g.value(n.inputs[5]).is_constant) return false;
+    return add_pooling(l, n, dnnl::algorithm::pooling_max, *kernel, *stride, *padding, *dilation);
+  }
+
+  // aten::avg_pool{2,3}d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+  bool lower_avg_pool(Lowering& l, const Node& n) {
+    const Graph& g = l.graph();
+    if (n.inputs.size() != 7) return false;
+    const auto kernel = int_list(g, n.inputs[1]), stride = int_list(g, n.inputs[2]), padding = int_list(g, n.inputs[3]);
+    const Value &include = g.value(n.inputs[5]), &divisor = g.value(n.inputs[6]);
+    if (!kernel || !stride || !padding || !include.is_constant || !include.constant.isBool() || !divisor.is_constant ||
+        !divisor.constant.isNone())
+      return false;
+    return add_pooling(l, n,
+                       include.constant.toBool() ? dnnl::algorithm::pooling_avg_include_padding
+                                                 : dnnl::algorithm::pooling_avg_exclude_padding,
+                       *kernel, *stride, *padding, {});
+  }
+
+  // aten::adaptive_avg_pool{2,3}d(x, output_size) where each output size divides the input's.
+  bool lower_adaptive_avg_pool(Lowering& l, const Node& n) {
+    const Graph& g = l.graph();
+    const std::vector<int64_t>& in = g.value(n.inputs[0]).sizes;
+    const std::vector<int64_t>& out = g.value(n.outputs[0]).sizes;
+    if (in.size() < 4 || out.size() != in.size()) return false;
+    std::vector<int64_t> kernel;
+    for (size_t d = 2; d < in.size(); ++d) {
+      if (out[d] <= 0 || in[d] % out[d] != 0) return false;
+      kernel.push_back(in[d] / out[d]);
+    }
+    return add_pooling(l, n, dnnl::algorithm::pooling_avg_exclude_padding, kernel, kernel, {}, {});
+  }
+
+  // An activation on its own (one a convolution did not take).
+  bool lower_activation(Lowering& l, const Node& n) {
+    const Graph& g = l.graph();
+    Activation a;
+    const std::string& k = n.kind;
+    if ((k == "aten::relu" || k == "aten::relu_") && n.inputs.size() == 1)
+      a.kind = Activation::Kind::kRelu;
+    else if ((k == "aten::sigmoid" || k == "aten::sigmoid_") && n.inputs.size() == 1)
+      a.kind = Activation::Kind::kSigmoid;
+    else if ((k == "aten::silu" || k == "aten::silu_") && n.inputs.size() == 1)
+      a.kind = Activation::Kind::kSilu;
+    else
+      return false;
+    const std::optional<Operand> src = operand(l, n.inputs[0]);
+    const Value& out = g.value(n.outputs[0]);
+    if (!src || src->kind != Operand::Kind::kBuffer || out.sizes != g.value(n.inputs[0]).sizes) return false;
+    float alpha = 0, beta = 0;
+    const dnnl::algorithm alg = eltwise_algorithm(a, alpha, beta);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::eltwise_forward::primitive_desc pd(
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, alg, src->desc, alpha, beta), attr, cpu_engine());
+    const std::optional<Operand> in_place = reusable(l, n.inputs[0], src->desc);
+    const Operand dst = in_place ? *in_place
+                                 : Operand::buffer(new_buffer(l, pd.dst_desc(), out.sizes), pd.dst_desc());
+    l.add_step(std::make_unique<PrimitiveStep>(
+        dnnl::eltwise_forward(pd), std::vector<std::pair<int, Operand>>{{DNNL_ARG_SRC, *src}, {DNNL_ARG_DST, dst}},
+        pd.scratchpad_desc(), a.name() + " " + spatial_text(out.sizes) + " (onednn)"));
+    l.set_buffer(n.outputs[0], dst.id);
+    return true;
+  }
+
+  // aten::add(a, b, 1) of two same-shaped float tensors, one of them a buffer.
+  bool lower_add(Lowering& l, const Node& n) {
+    const Graph& g = l.graph();
+    if (n.inputs.size() != 3) return false;
+    const Value& alpha = g.value(n.inputs[2]);
+    if (!alpha.is_constant || !alpha.constant.isInt() || alpha.constant.toInt() != 1) return false;
+    std::optional<Operand> a = operand(l, n.inputs[0]), b = operand(l, n.inputs[1]);
+    const Value& out = g.value(n.outputs[0]);
+    if (!a || !b || g.value(n.inputs[0]).sizes != out.sizes || g.value(n.inputs[1]).sizes != out.sizes) return false;
+    if (a->kind != Operand::Kind::kBuffer && b->kind != Operand::Kind::kBuffer) return false;
+    int64_t first = n.inputs[0], second = n.inputs[1];
+    // The destination may overwrite the first source: put the reusable one first.
+    if (!reusable(l, first, a->desc) && reusable(l, second, b->desc)) {
+      std::swap(a, b);
+      std::swap(first, second);
+    }
+    if (a->kind != Operand::Kind::kBuffer) {
+      std::swap(a, b);
+      std::swap(first, second);
+    }
+    const Operand rhs = in_layout(l, second, *b, a->desc);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::binary::primitive_desc pd(dnnl::binary::desc(dnnl::algorithm::binary_add, a->desc, rhs.desc, a->desc), attr,
+                                    cpu_engine());
+    const std::optional<Operand> in_place = reusable(l, first, a->desc);
+    const Operand dst = in_place ? *in_place
+                                 : Operand::buffer(new_buffer(l, pd.dst_desc(), out.sizes), pd.dst_desc());
+    l.add_step(std::make_unique<PrimitiveStep>(
+        dnnl::binary(pd),
+        std::vector<std::pair<int, Operand>>{{DNNL_ARG_SRC_0, *a}, {DNNL_ARG_SRC_1, rhs}, {DNNL_ARG_DST, dst}},
+        pd.scratchpad_desc(), "add " + spatial_text(out.sizes) + " (onednn)"));
+    l.set_buffer(n.outputs[0], dst.id);
+    return true;
+  }
+
+  std::vector<memory::desc> descs_;                   // by buffer id
+  std::vector<std::pair<int64_t, int64_t>> converted_;  // (value, buffer): reordered copies
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_backend() { return std::make_unique<OnednnBackend>(); }
+
+}  // namespace reskit::engine::onednn

@@ -1,0 +1,128 @@
+// The engine (engine::compile, Plan::run) against eager on every registered
+// model at its example input, and each pass on its own: BatchNorm folded
+// into the convolution, the ReLU and the residual add applied in place, dead
+// nodes gone; a plan refuses inputs of other shapes and serves threads.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <thread>
+
+#include "reskit/engine/passes.h"
+#include "reskit/engine/plan.h"
+#include "reskit/layers/conv.h"
+#include "test_util.h"
+
+namespace reskit {
+namespace {
+
+// As test::close, where both hold the same infinities and NaNs (a random
+// SiamBAN's exp() of its box logits overflows in eager too).
+::testing::AssertionResult close_or_same_overflow(const at::Tensor& got, const at::Tensor& expected, double tol) {
+  const at::Tensor finite = at::isfinite(expected);
+  if (!at::equal(finite, at::isfinite(got))) return ::testing::AssertionFailure() << "other non-finite values";
+  if (!at::equal(at::isnan(expected), at::isnan(got)) || !at::equal(at::isposinf(expected), at::isposinf(got)))
+    return ::testing::AssertionFailure() << "other infinities or NaNs";
+  return test::close(got.masked_fill(~finite, 0), expected.masked_fill(~finite, 0), tol);
+}
+
+int64_t count_kind(const engine::Graph& g, const std::string& kind) {
+  int64_t n = 0;
+  for (const engine::Node& node : g.nodes) n += node.kind == kind;
+  return n;
+}
+
+// Every model of the registry, every entry point, at its example sizes: the
+// plan's outputs equal eager's to the project's eager floor (1e-4 of the
+// output's range), and no BatchNorm that follows a convolution is left.
+TEST(Engine, EveryRegisteredModelMatchesEager) {
+  for (const models::ModelSpec& spec : models::registry()) {
+    at::manual_seed(0);
+    models::Model model = models::build_model(models::default_options(spec.name));
+    model.module->eval();
+    std::vector<at::Tensor> inputs;
+    for (const auto& size : spec.example_input_sizes) inputs.push_back(at::randn(size));
+    std::vector<at::Tensor> expected;
+    {
+      torch::NoGradGuard no_grad;
+      expected = model.forward(inputs);
+    }
+    const engine::Plan plan = engine::compile(*model.module, model.forward, inputs);
+    const std::vector<at::Tensor> got = plan.run(inputs);
+    ASSERT_EQ(got.size(), expected.size()) << spec.name;
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i].sizes(), expected[i].sizes()) << spec.name << " output " << i;
+      EXPECT_TRUE(close_or_same_overflow(got[i], expected[i], 1e-4)) << spec.name << " output " << i;
+    }
+    EXPECT_GT(count_kind(plan.graph(), "reskit::conv"), 0) << spec.name;
+  }
+}
+
+// Conv + BatchNorm (random statistics) + ReLU, and a residual block.
+struct Block : torch::nn::Module {
+  Block() {
+    conv1 = register_module("conv1", layers::Conv2d(torch::nn::Conv2dOptions(4, 6, 3).padding(1).bias(false)));
+    bn1 = register_module("bn1", torch::nn::BatchNorm2d(6));
+    conv2 = register_module("conv2", layers::Conv2d(torch::nn::Conv2dOptions(6, 6, 3).padding(1)));
+    bn2 = register_module("bn2", torch::nn::BatchNorm2d(6));
+    torch::NoGradGuard no_grad;
+    for (auto& bn : {bn1, bn2}) {
+      bn->running_mean.uniform_(-0.5, 0.5);
+      bn->running_var.uniform_(0.5, 2.0);
+      bn->weight.uniform_(0.5, 1.5);
+      bn->bias.uniform_(-0.5, 0.5);
+    }
+  }
+  at::Tensor forward(const at::Tensor& x) {
+    const at::Tensor y = torch::relu(bn1->forward(conv1->forward(x)));
+    return torch::relu(bn2->forward(conv2->forward(y)) + y);
+  }
+  layers::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+};
+
+TEST(Engine, PassesFoldBatchNormAndFuseTheEpilogues) {
+  torch::manual_seed(4);
+  auto block = std::make_shared<Block>();
+  block->eval();
+  const engine::TensorFunction forward = [&](const std::vector<at::Tensor>& in) {
+    return std::vector<at::Tensor>{block->forward(in[0])};
+  };
+  const std::vector<at::Tensor> x = {torch::randn({2, 4, 9, 7})};
+  engine::CompileOptions options;
+  options.dump = true;
+  const engine::Plan plan = engine::compile(*block, forward, x, options);
+  const engine::Graph& g = plan.graph();
+  EXPECT_EQ(count_kind(g, "aten::batch_norm"), 0) << engine::to_text(g);
+  EXPECT_EQ(count_kind(g, "reskit::conv"), 2);
+  EXPECT_EQ(g.nodes.size(), 2u) << "the ReLUs and the add live in the convolutions:\n" << engine::to_text(g);
+  EXPECT_NE(engine::to_text(g).find("reskit::conv[add,relu]"), std::string::npos) << engine::to_text(g);
+  ASSERT_EQ(plan.dumps().size(), 2 + engine::passes().size());  // capture, each pass, the lowered steps
+  EXPECT_NE(plan.dumps()[0].second.find("aten::batch_norm"), std::string::npos);
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(test::close(plan.run(x)[0], forward(x)[0], 1e-5));
+}
+
+TEST(Engine, APlanRefusesOtherShapesAndServesThreads) {
+  torch::manual_seed(5);
+  auto block = std::make_shared<Block>();
+  const engine::TensorFunction forward = [&](const std::vector<at::Tensor>& in) {
+    return std::vector<at::Tensor>{block->forward(in[0])};
+  };
+  const engine::Plan plan = engine::compile(*block, forward, {torch::randn({1, 4, 8, 8})});
+  try {
+    plan.run({torch::randn({1, 4, 9, 8})});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "engine: input 0 is 1x4x9x8, the plan was compiled for 1x4x8x8");
+  }
+  std::vector<at::Tensor> inputs, outputs(4);
+  for (int i = 0; i < 4; ++i) inputs.push_back(torch::randn({1, 4, 8, 8}));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back([&, i] { outputs[i] = plan.run({inputs[i]})[0]; });
+  for (auto& t : threads) t.join();
+  torch::NoGradGuard no_grad;
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(test::close(outputs[i], forward({inputs[i]})[0], 1e-5)) << i;
+}
+
+}  // namespace
+}  // namespace reskit
