@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,8 +51,10 @@ def log(message):
 def run_json(command):
     """The command's JSON output, or {"error": its last line of stderr}."""
     result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode < 0:
+        return {"error": f"killed by {signal.Signals(-result.returncode).name}"}
     if result.returncode != 0:
-        lines = (result.stderr or result.stdout or f"exit status {result.returncode}").strip().splitlines()
+        lines = (result.stderr or result.stdout).strip().splitlines()
         return {"error": lines[-1] if lines else f"exit status {result.returncode}"}
     return json.loads(result.stdout)
 
@@ -157,7 +160,7 @@ def bench_workload(args, w):
                 r["pct_peak"] = 100 * r["gflops"] / peak
     return {"workload": w.name, "model": w.model, "entry": w.entry or "forward", "input_sizes": w.bench_sizes,
             "timed": w.timed, "notes": w.notes, "gflop": gflop, "runs_per_round": runs, "warmup": warmup,
-            "onnx_opset": meta["opset"], "peak_gflops": peak, "results": results}
+            "onnx_opset": meta["opset"], "peak_gflops": peak, "results": results, "rounds": per_round}
 
 
 def peak_gflops(engines):
@@ -202,6 +205,8 @@ def markdown(report):
                  f"after {before['waited_s']} s, load {before['load_average'][0]}); during the run others took "
                  f"{during['others_cpu_share']:.1%} of the CPUs and steal {during['steal_share']:.1%} "
                  f"(load {during['load_average_before'][0]} -> {during['load_average_after'][0]}).")
+    if m["reskit_rebuilt_during_run"]:
+        lines.append("WARNING: the reskit binary was rebuilt during the run: its figures mix two builds.")
     lines.append("")
     has_peak = any(w.get("peak_gflops") for w in report["workloads"])
     lines.append("| workload | input | GFLOP | contender | min ms | median ms | GFLOP/s |" + (" % peak |" if has_peak else "") +
@@ -272,11 +277,13 @@ def main():
     args.python = VENV_PYTHON if os.path.exists(VENV_PYTHON) else sys.executable
     os.makedirs(args.out, exist_ok=True)
 
+    built = os.stat(args.reskit).st_mtime
     machine = {"cpu": machine_state.cpu_summary(), "before": machine_state.wait_for_idle(args.idle_wait)}
     interference = machine_state.Interference().start()
     workloads = [bench_workload(args, w) for w in WORKLOADS if not args.only or w.name in args.only]
     rss = peak_rss(args) if any(w["workload"] == RSS_WORKLOAD and "error" not in w for w in workloads) else None
     machine["interference"] = interference.stop()
+    machine["reskit_rebuilt_during_run"] = os.stat(args.reskit).st_mtime != built
 
     report = {"threads": args.threads, "rounds": args.rounds, "machine": machine,
               "versions": versions(args, workloads), "workloads": workloads, "peak_rss_mb": rss}

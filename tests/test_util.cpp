@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include "reskit/core/cpu_features.h"
 #include "reskit/core/error.h"
 
 #include <sys/wait.h>
@@ -12,6 +13,10 @@
 #include <stdexcept>
 
 namespace reskit::test {
+
+// RESKIT_MAX_CPU_ISA caps oneDNN here as it does in the CLI (ctest runs the
+// kernel tests once more under a cap: tests/CMakeLists.txt).
+[[maybe_unused]] const bool kIsaCapPassedOn = (pass_cpu_isa_cap_to_onednn(), true);
 
 std::string fixture(const std::string& name) { return std::string(RESKIT_FIXTURE_DIR) + "/" + name; }
 

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "reskit/engine/memory_plan.h"
 #include "reskit/engine/passes.h"
 #include "reskit/engine/plan.h"
 #include "reskit/layers/conv.h"
@@ -33,27 +34,51 @@ int64_t count_kind(const engine::Graph& g, const std::string& kind) {
 
 // Every model of the registry, every entry point, at its example sizes: the
 // plan's outputs equal eager's to the project's eager floor (1e-4 of the
-// output's range), and no BatchNorm that follows a convolution is left.
+// output's range), and the convolutions are the engine's.
 TEST(Engine, EveryRegisteredModelMatchesEager) {
   for (const models::ModelSpec& spec : models::registry()) {
     at::manual_seed(0);
     models::Model model = models::build_model(models::default_options(spec.name));
     model.module->eval();
-    std::vector<at::Tensor> inputs;
-    for (const auto& size : spec.example_input_sizes) inputs.push_back(at::randn(size));
-    std::vector<at::Tensor> expected;
-    {
-      torch::NoGradGuard no_grad;
-      expected = model.forward(inputs);
+    std::vector<std::tuple<std::string, models::Forward, std::vector<IntList>>> targets = {
+        {"forward", model.forward, spec.example_input_sizes}};
+    for (const models::EntryPoint& e : model.entries) targets.emplace_back(e.name, e.bind(), e.example_input_sizes);
+    for (const auto& [entry, forward, sizes] : targets) {
+      const std::string name = spec.name + " " + entry;
+      std::vector<at::Tensor> inputs;
+      for (const auto& size : sizes) inputs.push_back(at::randn(size));
+      std::vector<at::Tensor> expected;
+      {
+        torch::NoGradGuard no_grad;
+        expected = forward(inputs);
+      }
+      const engine::Plan plan = engine::compile(*model.module, forward, inputs);
+      const std::vector<at::Tensor> got = plan.run(inputs);
+      ASSERT_EQ(got.size(), expected.size()) << name;
+      std::vector<at::Tensor> libtorch;  // eager again on LibTorch's own convolutions, where needed
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(got[i].sizes(), expected[i].sizes()) << name << " output " << i;
+        if (close_or_same_overflow(got[i], expected[i], 1e-4)) continue;
+        // Some outputs amplify float32 rounding beyond the project's floor
+        // (SiamBAN's exp() of random logits near 88: an output's relative
+        // error is its logit's absolute error). Where eager's two convolution
+        // backends already differ by more than 1e-5 of the range, the plan
+        // (whose folded BatchNorm rounds otherwise) is held to CONTRACT.md's
+        // floor for any engine, 1e-3.
+        if (libtorch.empty()) {
+          torch::NoGradGuard no_grad;
+          layers::LibTorchConvolutions on_libtorch;
+          libtorch = forward(inputs);
+        }
+        const at::Tensor finite = at::isfinite(expected[i]) & at::isfinite(libtorch[i]);
+        const at::Tensor a = expected[i].to(at::kDouble).masked_fill(~finite, 0);
+        const at::Tensor b = libtorch[i].to(at::kDouble).masked_fill(~finite, 0);
+        const double range = a.abs().max().item<double>(), spread = (a - b).abs().max().item<double>();
+        EXPECT_TRUE(close_or_same_overflow(got[i], expected[i], spread > 1e-5 * range ? 1e-3 : 1e-4))
+            << name << " output " << i << " (eager's backends differ by " << spread / range << " of the range)";
+      }
+      EXPECT_GT(count_kind(plan.graph(), "reskit::conv"), 0) << name;
     }
-    const engine::Plan plan = engine::compile(*model.module, model.forward, inputs);
-    const std::vector<at::Tensor> got = plan.run(inputs);
-    ASSERT_EQ(got.size(), expected.size()) << spec.name;
-    for (size_t i = 0; i < got.size(); ++i) {
-      ASSERT_EQ(got[i].sizes(), expected[i].sizes()) << spec.name << " output " << i;
-      EXPECT_TRUE(close_or_same_overflow(got[i], expected[i], 1e-4)) << spec.name << " output " << i;
-    }
-    EXPECT_GT(count_kind(plan.graph(), "reskit::conv"), 0) << spec.name;
   }
 }
 
@@ -122,6 +147,55 @@ TEST(Engine, APlanRefusesOtherShapesAndServesThreads) {
   for (auto& t : threads) t.join();
   torch::NoGradGuard no_grad;
   for (int i = 0; i < 4; ++i) EXPECT_TRUE(test::close(outputs[i], forward({inputs[i]})[0], 1e-5)) << i;
+}
+
+
+// Buffers alive at the same step never share bytes; the others may, and the
+// arena is no larger than placing each where it first fits allows.
+TEST(EngineMemory, LiveBuffersNeverOverlapAndDeadOnesShare) {
+  std::vector<engine::BufferLifetime> buffers = {
+      {1000, 0, 2}, {64, 1, 1}, {500, 2, 5}, {1000, 3, 4}, {4096, 5, 6}, {100, 0, 6}, {1, 6, 6}};
+  const engine::MemoryPlan plan = engine::plan_memory(buffers);
+  ASSERT_EQ(plan.offsets.size(), buffers.size());
+  const auto end = [&](size_t i) { return plan.offsets[i] + buffers[i].bytes; };
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    EXPECT_EQ(plan.offsets[i] % engine::kAlignment, 0u) << i;
+    EXPECT_LE(end(i), plan.arena_bytes) << i;
+    for (size_t j = i + 1; j < buffers.size(); ++j) {
+      const bool live_together = !(buffers[i].last < buffers[j].first || buffers[j].last < buffers[i].first);
+      const bool overlap = plan.offsets[i] < end(j) && plan.offsets[j] < end(i);
+      if (live_together) EXPECT_FALSE(overlap) << i << " and " << j;
+    }
+  }
+  EXPECT_LT(plan.arena_bytes, 1024u + 64 + 512 + 1024 + 4096 + 128 + 64) << "nothing shared";
+  EXPECT_GE(plan.arena_bytes, plan.peak_live_bytes);
+}
+
+// One plan, four threads, a hundred runs each: every output equals the
+// sequential run's on the same input, bit for bit.
+TEST(EngineConcurrency, FourThreadsTimesAHundredRunsEqualSequentialOnes) {
+  at::manual_seed(3);
+  models::Model model = models::build_model(models::default_options("resnet18"));
+  model.module->eval();
+  std::vector<at::Tensor> inputs;
+  for (int i = 0; i < 4; ++i) inputs.push_back(at::randn({1, 3, 64, 64}));
+  const engine::Plan plan = engine::compile(*model.module, model.forward, {inputs[0]});
+  std::vector<at::Tensor> expected;
+  for (const at::Tensor& x : inputs) expected.push_back(plan.run({x})[0]);
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        const int which = (t + i) % 4;
+        if (!at::equal(plan.run({inputs[static_cast<size_t>(which)]})[0], expected[static_cast<size_t>(which)]))
+          ++mismatches[static_cast<size_t>(t)];
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(mismatches[static_cast<size_t>(t)], 0) << "thread " << t;
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(test::close(expected[0], model.forward({inputs[0]})[0], 1e-4));
 }
 
 }  // namespace

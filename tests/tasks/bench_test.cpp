@@ -47,6 +47,40 @@ TEST(Bench, EnginesAgreeAndReportTheirFigures) {
   EXPECT_GT(r.peak_rss_mb, 0);
 }
 
+// --profile times each step of the fast engine's plan: the steps' flops are
+// the model's convolutions (all of resnet18's but its fc), their times add
+// up to about a run, and the plan's memory and the machine's peak are known.
+TEST(Bench, ProfileListsTheFastEnginesSteps) {
+  models::Model model = test::build("resnet18", {"num_classes=10"});
+  model.module->eval();
+  tasks::BenchOptions options;
+  options.engines = {"fast"};
+  options.runs = 2;
+  options.warmup = 1;
+  options.input_sizes = {{1, 3, 64, 64}};
+  options.profile = true;
+  const tasks::BenchResult r = tasks::bench(model, options);
+  ASSERT_EQ(r.results[0].error, "");
+  ASSERT_FALSE(r.profile.empty());
+  double flop = 0, ms = 0;
+  for (const tasks::ProfileRow& p : r.profile) {
+    flop += p.flop;
+    ms += p.min_ms;
+    EXPECT_FALSE(p.step.empty());
+  }
+  EXPECT_GT(flop, 0.99 * r.gflop * 1e9);
+  EXPECT_LE(flop, r.gflop * 1e9);
+  EXPECT_GT(ms, 0);
+  EXPECT_GT(r.results[0].memory_mb, 0);
+  EXPECT_GT(r.peak_gflops, 0);
+  const std::string table = tasks::format_bench_table(r);
+  EXPECT_NE(table.find("fast engine, per step"), std::string::npos) << table;
+  EXPECT_NE(table.find("conv 7x7/2 3->64"), std::string::npos) << table;
+  options.engines = {"eager"};
+  EXPECT_EQ(test::error_of([&] { tasks::bench(model, options); }),
+            "bench: --profile profiles the fast engine: add it to --engine");
+}
+
 // TorchScript's trace, freeze and optimize_for_inference give eager's answers
 // on the families the bench table covers, whatever their outputs.
 TEST(Bench, TorchScriptMatchesEagerOnEveryFamily) {
@@ -118,7 +152,10 @@ TEST(BenchCli, JsonHasTheContractsFields) {
     EXPECT_GE(e["median_ms"].get<double>(), e["min_ms"].get<double>());
     EXPECT_EQ(e["runs"], 2);
     EXPECT_GT(e["gflops"].get<double>(), 0);
+    EXPECT_GT(e["pct_peak"].get<double>(), 0);
+    EXPECT_TRUE(e.contains("peak_mem_mb"));
   }
+  EXPECT_GT(j["peak_gflops"].get<double>(), 0);
   EXPECT_EQ(j["results"][1]["engine"], "torchscript");
 }
 

@@ -200,35 +200,39 @@ TEST(EvalDetectCli, ApsEqualTheReferencePipeline) {
   EXPECT_GT(expected.at("mAP").get<double>(), 0.0);
 }
 
+// On either engine.
 TEST(DetectCli, DetectionsEqualTheReferencesInPixels) {
-  const std::string e2e = dir("eval_end_to_end");
-  const tasks::VocDataset data = tasks::open_voc_dataset(dir("voc/VOCtiny"));
-  std::string images;
-  for (const std::string& id : data.ids) images += " " + test::shell_quote(data.image_path(id));
-  const std::string out = test::temp_dir("detect_out");
-  const auto r = test::run_reskit("detect --weights " + test::shell_quote(e2e + "/weights.pth") + " --format json --quiet --out " +
-                                  test::shell_quote(out) + images);
-  ASSERT_EQ(r.status, 0) << r.err;
-  const nlohmann::json ours = nlohmann::json::parse(r.out);
-  ASSERT_EQ(ours.size(), data.ids.size());
-  size_t total = 0;
-  for (size_t i = 0; i < data.ids.size(); ++i) {
-    const nlohmann::json expected = test::read_json(e2e + "/detections/" + data.ids[i] + ".json").at("detections");
-    const nlohmann::json& got = ours[i].at("detections");
-    EXPECT_EQ(ours[i].at("image").get<std::string>(), data.image_path(data.ids[i]));
-    ASSERT_EQ(got.size(), expected.size()) << data.ids[i];
-    total += got.size();
-    for (size_t k = 0; k < got.size(); ++k) {
-      EXPECT_EQ(got[k].at("class"), expected[k].at("class")) << data.ids[i] << " #" << k;
-      EXPECT_EQ(got[k].at("label"), expected[k].at("label")) << data.ids[i] << " #" << k;
-      EXPECT_NEAR(got[k].at("score").get<double>(), expected[k].at("score").get<double>(), 1e-4);
-      for (int c = 0; c < 4; ++c)
-        EXPECT_NEAR(got[k].at("box")[c].get<double>(), expected[k].at("box")[c].get<double>(), 0.05)
-            << data.ids[i] << " #" << k;
+  for (const std::string engine : {"eager", "fast"}) {
+    SCOPED_TRACE(engine);
+    const std::string e2e = dir("eval_end_to_end");
+    const tasks::VocDataset data = tasks::open_voc_dataset(dir("voc/VOCtiny"));
+    std::string images;
+    for (const std::string& id : data.ids) images += " " + test::shell_quote(data.image_path(id));
+    const std::string out = test::temp_dir("detect_out");
+    const auto r = test::run_reskit("detect --engine " + engine + " --weights " + test::shell_quote(e2e + "/weights.pth") +
+                                    " --format json --quiet --out " + test::shell_quote(out) + images);
+    ASSERT_EQ(r.status, 0) << r.err;
+    const nlohmann::json ours = nlohmann::json::parse(r.out);
+    ASSERT_EQ(ours.size(), data.ids.size());
+    size_t total = 0;
+    for (size_t i = 0; i < data.ids.size(); ++i) {
+      const nlohmann::json expected = test::read_json(e2e + "/detections/" + data.ids[i] + ".json").at("detections");
+      const nlohmann::json& got = ours[i].at("detections");
+      EXPECT_EQ(ours[i].at("image").get<std::string>(), data.image_path(data.ids[i]));
+      ASSERT_EQ(got.size(), expected.size()) << data.ids[i];
+      total += got.size();
+      for (size_t k = 0; k < got.size(); ++k) {
+        EXPECT_EQ(got[k].at("class"), expected[k].at("class")) << data.ids[i] << " #" << k;
+        EXPECT_EQ(got[k].at("label"), expected[k].at("label")) << data.ids[i] << " #" << k;
+        EXPECT_NEAR(got[k].at("score").get<double>(), expected[k].at("score").get<double>(), 1e-4);
+        for (int c = 0; c < 4; ++c)
+          EXPECT_NEAR(got[k].at("box")[c].get<double>(), expected[k].at("box")[c].get<double>(), 0.05)
+              << data.ids[i] << " #" << k;
+      }
+      EXPECT_TRUE(std::filesystem::is_regular_file(out + "/" + data.ids[i] + ".jpg")) << "no drawn image";
     }
-    EXPECT_TRUE(std::filesystem::is_regular_file(out + "/" + data.ids[i] + ".jpg")) << "no drawn image";
+    EXPECT_GT(total, 0u);
   }
-  EXPECT_GT(total, 0u);
 }
 
 TEST(DetectCli, RunsOnARealPhotoAndDrawsIt) {

@@ -104,15 +104,19 @@ void expect_box_near(const tasks::TrackBox& a, const nlohmann::json& b, double t
   EXPECT_NEAR(a.h, b[3].get<double>(), tol) << what;
 }
 
+// On either engine: the fast engine's per-frame step is compiled at init.
 TEST(Tracking, TrajectoryEqualsTheReferenceTracker) {
   const nlohmann::json params = test::read_json(dir("tracker/params.json"));
   const nlohmann::json expected = test::read_json(dir("tracker/expected.json"));
-  tasks::Tracker tracker(tracker_model(), c10::kCPU, tasks::tracker_config(params["config"]));
-  tracker.init(frame(params, 0), box_of(params["init_bbox"]));
-  // The bound is 0.5 px; the pieces agree far closer, so any real drift shows.
-  for (size_t i = 1; i < params["frames"].size(); ++i) {
-    const tasks::TrackResult r = tracker.track(frame(params, i));
-    expect_box_near(r.box, expected[i - 1]["bbox"], 0.01, params["frames"][i]);
+  for (const tasks::Engine engine : {tasks::Engine::kEager, tasks::Engine::kFast}) {
+    tasks::Tracker tracker(tracker_model(), c10::kCPU, tasks::tracker_config(params["config"]), engine);
+    tracker.init(frame(params, 0), box_of(params["init_bbox"]));
+    // The bound is 0.5 px; the pieces agree far closer, so any real drift shows.
+    for (size_t i = 1; i < params["frames"].size(); ++i) {
+      const tasks::TrackResult r = tracker.track(frame(params, i));
+      expect_box_near(r.box, expected[i - 1]["bbox"], 0.01,
+                      params["frames"][i].get<std::string>() + (engine == tasks::Engine::kFast ? " (fast)" : ""));
+    }
   }
 }
 

@@ -11,17 +11,21 @@ int cmd_bench(const Args& argv) {
   ModelCommand command(
       "bench",
       "reskit bench MODEL [--set KEY=VALUE ...] [--input-size 1x3x224x224 ...] [--engine eager,torchscript] "
-      "[--runs N] [--warmup N] [--threads N] [--entry NAME] [--format table|json]",
+      "[--runs N] [--warmup N] [--threads N] [--entry NAME] [--profile] [--format table|json]",
       "Times one forward pass (eval, no-grad, inputs made once) per engine, interleaving the engines run by run; "
       "prints min and median ms, GFLOP/s from the mult-adds `reskit summary` counts, and peak RSS. Engines: "
       "eager (reskit's modules), libtorch (the same on LibTorch's own convolution choice), torchscript "
-      "(trace, freeze, optimize_for_inference), fast (reskit's engine: BatchNorm folded, convolutions on oneDNN with their residual add and ReLU in place, the rest on ATen).",
+      "(trace, freeze, optimize_for_inference), fast (reskit's engine: BatchNorm folded, convolutions, pooling and "
+      "adds on oneDNN in its blocked layouts with their residual add and activation fused, buffers planned once, "
+      "the rest on ATen). GFLOP/s and % of peak are at the minimum time, against this machine's measured FMA "
+      "throughput at the same thread count; memory MB is what an engine holds beyond the model.",
       {{"input-size", "NxCxHxW", "an input's shape, in the entry's argument order (default: its example)", true},
        {"engine", "a,b,...", "eager, libtorch, torchscript, fast (default eager,torchscript)"},
        {"runs", "N", "timed runs per engine (default 20)"},
        {"warmup", "N", "untimed runs per engine first (default 3)"},
        {"entry", "NAME", "the entry point to time, for models with several (default forward)"},
        {"format", "table|json", "output format (default table)"},
+       {"profile", "", "also time each step of the fast engine's plan (with GFLOP/s and % of the measured FMA peak)"},
        {"quiet", "", "no progress on stderr"}});
   if (!command.parse(argv)) return 0;
   const ParsedArgs& args = command.args();
@@ -31,6 +35,9 @@ int cmd_bench(const Args& argv) {
   options.runs = args.get_int("runs", options.runs);
   options.warmup = args.get_int("warmup", options.warmup);
   options.entry = args.get("entry");
+  options.profile = args.has("profile");
+  // Alone, the fast engine holds the only copy of the weights, as a runtime would.
+  options.take_weights = options.engines == std::vector<std::string>{"fast"};
   for (const std::string& text : args.all("input-size")) options.input_sizes.push_back(parse_size(text, "input-size"));
   const std::string format = command.command().choice(args, "format", {"table", "json"});
   options.progress = progress_style(args.has("quiet"));

@@ -20,7 +20,8 @@ int cmd_classify(const Args& argv) {
                        {{"labels", "FILE", "class names, one per line (default: ImageNet's)"},
                         {"resize", "N", "short side before the 224 centre crop (default 256; 232 for V2 weights)"},
                         {"top", "K", "how many classes to list (default 5)"},
-                        {"format", "table|json", "output format (default table)"}});
+                        {"format", "table|json", "output format (default table)"},
+                        ModelCommand::engine_flag()});
   if (!command.parse(argv, 1 << 20)) return 0;
   const ParsedArgs& args = command.args();
 #ifndef RESKIT_HAVE_OPENCV
@@ -42,10 +43,11 @@ int cmd_classify(const Args& argv) {
 
   const tasks::PreparedModel prepared = command.prepare(model_name);
   const std::vector<std::string> labels = tasks::load_labels(args.get("labels"));
+  const tasks::EngineRunner forward(prepared.model, command.engine());
   nlohmann::json results = nlohmann::json::array();
   for (const std::string& image : images) {
     at::Tensor x = io::load_imagenet_image(image, resize, 224).to(prepared.device);
-    const at::Tensor logits = tasks::run_forward(prepared.model, {x}).at(0);
+    const at::Tensor logits = forward({x}).at(0);
     std::vector<tasks::Prediction> best = tasks::top_k(logits[0], top, labels);
     if (format == "json") {
       nlohmann::json preds = nlohmann::json::array();

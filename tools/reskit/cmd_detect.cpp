@@ -46,6 +46,7 @@ int cmd_detect(const Args& argv) {
                 {"max-detections", "N", "per image, keep boxes scoring at least the N-th score (default 200; 0: all)"},
                 {"out", "DIR", "write each image with its boxes drawn into DIR"},
                 {"format", "table|json", "output format (default table)"},
+                ModelCommand::engine_flag(),
                 {"quiet", "", "no progress on stderr"}});
   ModelCommand command("detect", "reskit detect [MODEL] --weights W [--size 300|512] [--dataset voc|coco] IMAGE...",
                        "Objects in images with an SSD-style detector (default rfbnet): resize to size x size, BGR "
@@ -72,7 +73,8 @@ int cmd_detect(const Args& argv) {
   if (post.max_detections < 0) throw Error("detect: --max-detections must be at least 0 (0: no cut)");
   const tasks::PreparedModel prepared =
       command.prepare(detection_request(command.request(model_name), args, command.command()));
-  const tasks::Detector detector(prepared.model, prepared.device, detection_dataset(args, command.command()));
+  const tasks::Detector detector(prepared.model, prepared.device, detection_dataset(args, command.command()),
+                                 command.engine());
   const std::vector<std::string> labels =
       tasks::detection_labels(detector.dataset(), detector.num_classes(), args.get("labels"));
   const std::string out_dir = args.get("out");

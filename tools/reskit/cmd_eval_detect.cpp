@@ -20,6 +20,7 @@ namespace reskit::cli {
 int cmd_eval_detect(const Args& argv) {
   std::vector<FlagSpec> flags = detection_flags();
   flags.insert(flags.end(), {{"format", "table|json", "output format (default table)"},
+                             ModelCommand::engine_flag(),
                              {"quiet", "", "no progress on stderr"}});
   ModelCommand command("eval-detect", "reskit eval-detect [MODEL] --weights W DATA_DIR",
                        "Per-class AP and mAP (VOC07 11-point, difficult objects ignored) of a detector (default "
@@ -56,7 +57,7 @@ int cmd_eval_detect(const Args& argv) {
     throw Error("eval-detect: VOC-layout folders are evaluated with --dataset voc");
   const tasks::PreparedModel prepared =
       command.prepare(detection_request(command.request(model_name), args, command.command()));
-  const tasks::Detector detector(prepared.model, prepared.device, tasks::DetectionDataset::kVoc);
+  const tasks::Detector detector(prepared.model, prepared.device, tasks::DetectionDataset::kVoc, command.engine());
   const auto& classes = tasks::voc_classes();
   if (detector.num_classes() != static_cast<int64_t>(classes.size()) + 1)
     throw Error("eval-detect: a VOC evaluation needs 21 classes (background + 20); the model has " +

@@ -36,6 +36,7 @@ int cmd_eval_seg(const Args& argv) {
        {"batch-size", "N", "images per forward (default 8)"},
        {"workers", "N", "decoding threads (default 2)"},
        {"format", "text|json", "output format (default text)"},
+       ModelCommand::engine_flag(),
        {"quiet", "", "no progress on stderr"}});
   if (!command.parse(argv, 1)) return 0;
   const ParsedArgs& args = command.args();
@@ -75,7 +76,7 @@ int cmd_eval_seg(const Args& argv) {
   tasks::SegLoader loader(std::move(samples), options);
   Progress progress("eval-seg " + split, loader.batches_per_epoch(), progress_style(args.has("quiet")));
   const tasks::SegEvaluation result =
-      tasks::evaluate_segmentation(prepared.model, prepared.device, loader, 0, &progress);
+      tasks::evaluate_segmentation(prepared.model, prepared.device, loader, 0, &progress, command.engine());
   progress.finish();
 
   if (format == "json") {

@@ -32,6 +32,7 @@ int cmd_eval_track(const Args& argv) {
        {"name", "NAME", "the results' folder under --out (default: the weights' file name without extension, as pysot's test.py "
         "names it, or the config's name without weights)"},
        {"format", "text|json", "output format (default text)"},
+       ModelCommand::engine_flag(),
        {"quiet", "", "no progress on stderr"}});
   if (!command.parse(argv, 2)) return 0;
   const ParsedArgs& args = command.args();
@@ -54,7 +55,7 @@ int cmd_eval_track(const Args& argv) {
   const std::string out = args.get("out", (std::filesystem::path("eval-track") / dataset.name).string());
 
   const tasks::PreparedModel prepared = command.prepare(model_name);
-  tasks::Tracker tracker(prepared.model, prepared.device, config);
+  tasks::Tracker tracker(prepared.model, prepared.device, config, command.engine());
   const size_t count = dataset.sequences.size();
   const auto run = [&](const tasks::TrackSequence& seq, size_t index) {
     Progress progress("eval-track " + seq.name + " (" + std::to_string(index + 1) + "/" + std::to_string(count) + ")",

@@ -27,6 +27,7 @@ int cmd_recognize(const Args& argv) {
        {"labels", "FILE", "class names, one per line (default: opencv-doc's Kinetics-400 list)"},
        {"top", "K", "classes shown (default 5)"},
        {"format", "text|json", "output format (default text; json adds every class's probability)"},
+       ModelCommand::engine_flag(),
        {"quiet", "", "no progress on stderr"}});
   if (!command.parse(argv, 1 << 20)) return 0;
   const ParsedArgs& args = command.args();
@@ -50,7 +51,7 @@ int cmd_recognize(const Args& argv) {
   if (top < 1) throw Error("recognize: --top must be at least 1");
 
   const tasks::PreparedModel prepared = command.prepare(model_name);
-  const tasks::Recognizer recognizer(prepared.model, prepared.device, protocol);
+  const tasks::Recognizer recognizer(prepared.model, prepared.device, protocol, command.engine());
   std::vector<std::string> labels;
   char line[256];
   std::snprintf(line, sizeof line, "protocol %s: %lld clip(s) of %lld frames, interval %lld, %s, short side %lld\n",

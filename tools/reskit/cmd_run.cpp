@@ -4,7 +4,6 @@
 
 #include "model_command.h"
 #include "reskit/core/error.h"
-#include "reskit/engine/plan.h"
 #include "reskit/io/atomic_file.h"
 #include "reskit/io/npy.h"
 
@@ -15,24 +14,19 @@ int cmd_run(const Args& argv) {
                        "Runs one forward pass in eval mode under no-grad and writes every output as .npy.",
                        {{"input", "FILE.npy", "an input, in forward-argument order", true},
                         {"out", "DIR", "where out0.npy, out1.npy, ... are written"},
-                        {"engine", "eager|fast", "eager LibTorch modules (default) or the fast engine"}});
+                        ModelCommand::engine_flag()});
   if (!command.parse(argv)) return 0;
   const ParsedArgs& args = command.args();
-  const bool fast = command.command().choice(args, "engine", {"eager", "fast"}) == "fast";
+  const tasks::Engine engine = command.engine();
   if (!args.has("input")) throw Error("run: at least one --input FILE.npy is required");
   if (!args.has("out")) throw Error("run: --out DIR is required");
 
   const tasks::PreparedModel prepared = command.prepare();
   std::vector<at::Tensor> inputs;
   for (const std::string& path : args.all("input")) inputs.push_back(io::read_npy(path).to(prepared.device));
-  std::vector<at::Tensor> outputs;
-  if (fast) {
-    // The plan is made for these inputs' shapes: one compile, one run.
-    const engine::Plan plan = engine::compile(*prepared.model.module, prepared.model.forward, inputs);
-    outputs = plan.run(inputs);
-  } else {
-    outputs = tasks::run_forward(prepared.model, inputs);
-  }
+  // On the fast engine the plan is made for these inputs' shapes, one compile
+  // for one run: it takes the model's weights rather than copy them.
+  const std::vector<at::Tensor> outputs = tasks::EngineRunner(prepared.model, engine, /*take_weights=*/true)(inputs);
 
   const std::filesystem::path out_dir = args.get("out");
   std::error_code ec;

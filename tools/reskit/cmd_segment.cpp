@@ -50,7 +50,7 @@ int cmd_segment(const Args& argv) {
        {"colours", "FILE", "one 'R G B' (or R,G,B) line per class (default: seeds/004's CamVid palette)"},
        {"names", "FILE", "class names, one a line, for the JSON (default: the indices)"},
        {"format", "text|json", "output format (default text)"},
-       {"engine", "eager|fast", "eager LibTorch modules (default) or the fast engine"},
+       ModelCommand::engine_flag(),
        {"quiet", "", "no progress on stderr"}});
   if (!command.parse(argv, 1 << 20)) return 0;
   const ParsedArgs& args = command.args();
@@ -62,7 +62,7 @@ int cmd_segment(const Args& argv) {
   if (images.empty()) throw Error("segment: no images given");
   if (!args.has("out")) throw Error("segment: --out DIR is required");
   const std::string format = command.command().choice(args, "format", {"text", "json"});
-  const bool fast = command.command().choice(args, "engine", {"eager", "fast"}) == "fast";
+  const tasks::Engine engine = command.engine();
   const int64_t size = args.get_int("size", 224);
   tasks::check_seg_size(size);
   const tasks::ClassColours palette =
@@ -80,7 +80,7 @@ int cmd_segment(const Args& argv) {
     std::cerr << "segment: no --weights: the model keeps its seeded random weights, and the masks mean nothing\n";
 
   const tasks::PreparedModel prepared = command.prepare(model_name);
-  const tasks::Segmenter segmenter(prepared.model, prepared.device, size, fast);
+  const tasks::Segmenter segmenter(prepared.model, prepared.device, size, engine);
   nlohmann::json results = nlohmann::json::array();
   std::set<std::string> used;
   bool warned_palette = false;

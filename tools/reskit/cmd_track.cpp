@@ -50,15 +50,14 @@ int cmd_track(const Args& argv) {
         "the tracker's settings: an official config.yaml (or JSON) (default: siamban_r50_l234's, VOT2018's "
         "values; siamban_r50_l234_otb's are for OTB)"},
        {"max-frames", "N", "stop after N frames (default: all)"},
-       {"engine", "eager|fast", "eager LibTorch modules (default) or the fast engine"},
+       ModelCommand::engine_flag(),
        {"quiet", "", "no progress on stderr"}});
   if (!command.parse(argv)) return 0;
   const ParsedArgs& args = command.args();
 #ifndef RESKIT_HAVE_OPENCV
   throw Error("track: this build of reskit has no OpenCV (configure with -DRESKIT_WITH_OPENCV=ON)");
 #else
-  if (command.command().choice(args, "engine", {"eager", "fast"}) == "fast")
-    throw Error("track: the fast engine is not available yet (use --engine eager)");
+  const tasks::Engine engine = command.engine();
   if (args.has("video") == args.has("frames")) throw Error("track: give one of --video FILE|CAMERA and --frames DIR");
   const int64_t max_frames = args.get_int("max-frames", 0);
   if (max_frames < 0) throw Error("track: --max-frames must be 0 (all) or more");
@@ -84,7 +83,7 @@ int cmd_track(const Args& argv) {
   if (!args.has("weights"))
     std::cerr << "track: no --weights: the model keeps its seeded random weights, and the boxes mean nothing\n";
   const tasks::PreparedModel prepared = command.prepare(model_name);
-  tasks::Tracker tracker(prepared.model, prepared.device, config);
+  tasks::Tracker tracker(prepared.model, prepared.device, config, engine);
 
   // The outputs are opened before the work: a missing directory fails at once.
   std::unique_ptr<io::AtomicFile> boxes_file;

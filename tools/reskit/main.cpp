@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "reskit/core/cpu_features.h"
 #include "reskit/core/error.h"
 #include "reskit/tasks/build_info.h"
 
@@ -54,6 +55,7 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 }  // namespace
 
 int main(int argc, char** argv) {
+  reskit::pass_cpu_isa_cap_to_onednn();
   if (argc < 2) {
     print_usage(std::cerr);
     return 2;

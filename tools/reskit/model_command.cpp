@@ -23,6 +23,14 @@ bool ModelCommand::parse(const Args& argv, size_t max_positional) {
   return !args_.help;
 }
 
+FlagSpec ModelCommand::engine_flag() {
+  return {"engine", "eager|fast", "eager LibTorch modules (default) or the fast engine (compiled once per input shape)"};
+}
+
+tasks::Engine ModelCommand::engine() const {
+  return tasks::parse_engine(command_.name(), command_.choice(args_, "engine", {"eager", "fast"}));
+}
+
 std::string ModelCommand::model_before_inputs(const std::string& fallback, std::vector<std::string>& inputs) const {
   inputs = args_.positional;
   if (!inputs.empty() && !std::filesystem::exists(inputs[0]) && models::is_model(inputs[0])) {

@@ -9,6 +9,7 @@
 
 #include "cli_args.h"
 #include "commands.h"
+#include "reskit/tasks/engine_runner.h"
 #include "reskit/tasks/model_setup.h"
 
 namespace reskit::cli {
@@ -20,6 +21,10 @@ class ModelCommand {
   // Parses argv; returns false when --help was asked for (it is printed).
   // `max_positional` counts MODEL.
   bool parse(const Args& argv, size_t max_positional = 1);
+
+  // --engine eager|fast, for the commands that run a network.
+  static FlagSpec engine_flag();
+  tasks::Engine engine() const;
 
   const ParsedArgs& args() const { return args_; }
   const Command& command() const { return command_; }

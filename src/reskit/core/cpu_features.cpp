@@ -1,7 +1,9 @@
 #include "reskit/core/cpu_features.h"
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <fstream>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -70,11 +72,45 @@ CpuFeatures detect() {
   return f;
 }
 
+// The levels RESKIT_MAX_CPU_ISA names, lowest first, and oneDNN's name of each.
+struct IsaLevel {
+  const char* name;
+  const char* onednn;
+};
+constexpr IsaLevel kLevels[] = {{"generic", "SSE41"},
+                                {"avx2", "AVX2"},
+                                {"avx512_core", "AVX512_CORE"},
+                                {"avx512_core_vnni", "AVX512_CORE_VNNI"},
+                                {"avx512_core_amx", "AVX512_CORE_AMX"}};
+
+// The cap's level, or -1 for none (unset or a name not listed).
+int cap_level() {
+  const char* cap = std::getenv("RESKIT_MAX_CPU_ISA");
+  if (!cap) return -1;
+  for (int i = 0; i < static_cast<int>(std::size(kLevels)); ++i)
+    if (std::strcmp(cap, kLevels[i].name) == 0) return i;
+  return -1;
+}
+
+CpuFeatures capped(CpuFeatures f, int level) {
+  if (level < 0) return f;
+  if (level < 4) f.amx_tile = f.amx_bf16 = f.amx_int8 = false;
+  if (level < 3) f.avx512_vnni = f.avx512_bf16 = f.avx512_fp16 = false;
+  if (level < 2) f.avx512f = f.avx512bw = f.avx512vl = false;
+  if (level < 1) f.avx2 = f.fma = false;
+  return f;
+}
+
 }  // namespace
 
 const CpuFeatures& cpu_features() {
-  static const CpuFeatures features = detect();
+  static const CpuFeatures features = capped(detect(), cap_level());
   return features;
+}
+
+void pass_cpu_isa_cap_to_onednn() {
+  const int level = cap_level();
+  if (level >= 0 && !std::getenv("ONEDNN_MAX_CPU_ISA")) setenv("ONEDNN_MAX_CPU_ISA", kLevels[level].onednn, 0);
 }
 
 std::string cpu_isa_name(const CpuFeatures& f) {

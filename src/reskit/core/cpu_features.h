@@ -14,7 +14,15 @@ struct CpuFeatures {
   std::string vendor, model_name;
 };
 
+// What this CPU can do, capped by RESKIT_MAX_CPU_ISA if it is set ("avx2",
+// "avx512_core", "avx512_core_vnni", "avx512_core_amx", "generic": each level
+// drops what is above it), so that every kernel path runs on a machine that
+// has more. reskit's own kernels dispatch on this.
 const CpuFeatures& cpu_features();
+
+// Hands RESKIT_MAX_CPU_ISA on to oneDNN as ONEDNN_MAX_CPU_ISA (unless that is
+// set), which oneDNN reads once, before its first kernel: call it first thing.
+void pass_cpu_isa_cap_to_onednn();
 
 // The widest vector ISA usable here, as oneDNN names its levels:
 // "avx512_core_amx", "avx512_core_vnni", "avx512_core", "avx2", or "sse4.1/generic".

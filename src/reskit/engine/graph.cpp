@@ -1,5 +1,7 @@
 #include "graph.h"
 
+#include <ATen/ATen.h>
+
 #include <algorithm>
 #include <map>
 #include <sstream>
@@ -24,6 +26,16 @@ std::string constant_text(const c10::IValue& v) {
 std::string value_text(const Graph& g, int64_t id) {
   const Value& v = g.values[static_cast<size_t>(id)];
   return v.is_constant ? constant_text(v.constant) : "%" + std::to_string(id);
+}
+
+// "Float(1, 64, 56, 56)" where the trace knew the sizes, else the traced type.
+std::string type_text(const Value& v) {
+  if (!v.is_tensor()) return v.type;
+  std::ostringstream s;
+  s << c10::toString(v.dtype) << "(";
+  for (size_t d = 0; d < v.sizes.size(); ++d) s << (d ? ", " : "") << v.sizes[d];
+  s << ")";
+  return s.str();
 }
 
 std::string ints_text(const std::vector<int64_t>& v) {
@@ -56,6 +68,20 @@ int64_t Graph::add_constant(c10::IValue v, std::string type) {
   return static_cast<int64_t>(values.size()) - 1;
 }
 
+void release_constant(Graph& g, int64_t id) {
+  Value& v = g.values[static_cast<size_t>(id)];
+  if (!v.is_constant || !v.constant.isTensor()) return;
+  const at::Tensor& t = v.constant.toTensor();
+  if (t.is_meta()) return;
+  v.constant = at::empty(t.sizes(), t.options().device(at::kMeta));
+}
+
+void release_unused_constants(Graph& g) {
+  const std::vector<int64_t> uses = g.use_counts();
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (uses[v] == 0) release_constant(g, static_cast<int64_t>(v));
+}
+
 double conv_flop(const Graph& g, const Node& n) {
   if (n.kind != "reskit::conv" || n.outputs.empty() || !g.value(n.inputs[1]).is_constant) return 0;
   const Value& out = g.value(n.outputs[0]);
@@ -78,7 +104,7 @@ std::string to_text(const Graph& g) {
   std::ostringstream s;
   s << "graph(";
   for (size_t i = 0; i < g.inputs.size(); ++i)
-    s << (i ? ", " : "") << "%" << g.inputs[i] << " : " << g.values[static_cast<size_t>(g.inputs[i])].type;
+    s << (i ? ", " : "") << "%" << g.inputs[i] << " : " << type_text(g.value(g.inputs[i]));
   s << "):\n";
   for (const Node& n : g.nodes) {
     s << "  ";
@@ -96,7 +122,7 @@ std::string to_text(const Graph& g) {
       s << ", stride=" << ints_text(n.conv.stride) << ", padding=" << ints_text(n.conv.padding)
         << ", dilation=" << ints_text(n.conv.dilation) << ", groups=" << n.conv.groups;
     s << ")";
-    if (!n.outputs.empty()) s << "  # " << g.values[static_cast<size_t>(n.outputs[0])].type;
+    if (!n.outputs.empty()) s << "  # " << type_text(g.value(n.outputs[0]));
     s << "\n";
   }
   s << "  return (";

@@ -65,6 +65,14 @@ struct Graph {
   std::vector<int64_t> use_counts() const;
 };
 
+// A constant tensor's data let go of: it becomes a meta tensor of the same
+// dtype and sizes (printing still shows them). For constants that the steps
+// holding copies of them no longer need from the graph.
+void release_constant(Graph& graph, int64_t value);
+
+// Every constant tensor that no node reads and that is not an output, released.
+void release_unused_constants(Graph& graph);
+
 // A reskit::conv's multiply-adds x 2, from its traced shapes (0 if unknown).
 double conv_flop(const Graph& graph, const Node& node);
 

@@ -4,20 +4,29 @@
 
 namespace reskit::engine {
 
-Lowering::Lowering(const Graph& graph, Backend* backend)
+Lowering::Lowering(Graph& graph, Backend* backend)
     : graph_(graph),
       backend_(backend),
       buffer_of_(graph.values.size(), -1),
       has_tensor_(graph.values.size(), false),
-      last_reader_(graph.values.size(), -1) {
+      last_reader_(graph.values.size(), -1),
+      readers_(graph.values.size()) {
   for (int64_t v : graph.inputs) has_tensor_[static_cast<size_t>(v)] = true;
   for (size_t i = 0; i < graph.nodes.size(); ++i)
-    for (int64_t v : graph.nodes[i].inputs) last_reader_[static_cast<size_t>(v)] = static_cast<int64_t>(i);
+    for (int64_t v : graph.nodes[i].inputs) {
+      last_reader_[static_cast<size_t>(v)] = static_cast<int64_t>(i);
+      if (readers_[static_cast<size_t>(v)].empty() || readers_[static_cast<size_t>(v)].back() != static_cast<int64_t>(i))
+        readers_[static_cast<size_t>(v)].push_back(static_cast<int64_t>(i));
+    }
   for (int64_t v : graph.outputs) last_reader_[static_cast<size_t>(v)] = -2;
 }
 
 bool Lowering::last_read_here(int64_t value) const {
   return last_reader_[static_cast<size_t>(value)] == static_cast<int64_t>(node_);
+}
+
+void Lowering::copied_constant(int64_t value) {
+  if (last_read_here(value)) release_constant(graph_, value);
 }
 
 int64_t Lowering::add_buffer(BufferSpec spec) {

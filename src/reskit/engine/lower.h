@@ -31,13 +31,20 @@ class Backend {
 
 class Lowering {
  public:
-  Lowering(const Graph& graph, Backend* backend);
+  // The lowering may release constants it has copied (graph.h: release_constant).
+  Lowering(Graph& graph, Backend* backend);
 
   const Graph& graph() const { return graph_; }
   // The node being lowered, and whether it is the last to read `value` (so that
   // a kernel may write over it): not a graph output, no later node reads it.
   size_t node_index() const { return node_; }
   bool last_read_here(int64_t value) const;
+  // The nodes that read `value`, in order, and whether it is a graph output.
+  const std::vector<int64_t>& readers(int64_t value) const { return readers_[static_cast<size_t>(value)]; }
+  bool is_output(int64_t value) const { return last_reader_[static_cast<size_t>(value)] == -2; }
+  // A constant the backend has copied (weights reordered for a kernel): if
+  // no later node reads it, the graph lets go of its data.
+  void copied_constant(int64_t value);
 
   // A value's homes: its buffer (-1: none) and whether a tensor holds it.
   int64_t buffer_of(int64_t value) const { return buffer_of_[static_cast<size_t>(value)]; }
@@ -62,12 +69,13 @@ class Lowering {
   void ensure_tensor(int64_t value);
 
   Result result_;
-  const Graph& graph_;
+  Graph& graph_;
   Backend* backend_;
   size_t node_ = 0;
   std::vector<int64_t> buffer_of_;
   std::vector<bool> has_tensor_;
   std::vector<int64_t> last_reader_;  // node index; -2: a graph output
+  std::vector<std::vector<int64_t>> readers_;
 };
 
 }  // namespace reskit::engine

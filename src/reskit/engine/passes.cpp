@@ -100,8 +100,12 @@ void fold_batch_norm(Graph& g) {
     std::vector<int64_t> view(static_cast<size_t>(weight.dim()), 1);
     view[0] = -1;
     const at::Tensor folded = (weight.to(at::kDouble) * scale.view(view)).to(weight.scalar_type()).contiguous();
-    conv.inputs[1] = g.add_constant(folded, shape_type(folded));
     const at::Tensor folded_bias = bias.to(weight.scalar_type()).contiguous();
+    // The unfolded weights go at once where nothing else reads them: a
+    // network's weights are then held about once, not twice, while folding.
+    for (const int64_t old : {conv.inputs[1], conv.inputs[2]})
+      if (uses[static_cast<size_t>(old)] == 1) release_constant(g, old);
+    conv.inputs[1] = g.add_constant(folded, shape_type(folded));
     conv.inputs[2] = g.add_constant(folded_bias, shape_type(folded_bias));
     replace_uses(g, bn.outputs[0], x);
     erase[i] = true;
@@ -118,9 +122,16 @@ void convert_convolutions(Graph& g) {
     bool numeric = value(g, n.inputs[groups]).is_constant;
     for (int k = 3; k < 6; ++k) numeric = numeric && value(g, n.inputs[k]).is_constant && value(g, n.inputs[k]).constant.isIntList();
     if (!numeric) continue;
-    n.conv.stride = int_list(g, n.inputs[3]);
-    n.conv.padding = int_list(g, n.inputs[4]);
-    n.conv.dilation = int_list(g, n.inputs[5]);
+    // aten::conv2d takes one value for every spatial dim ([1] for [1, 1]), as PyTorch's F.conv2d(x, w, stride=1) traces.
+    const size_t spatial = static_cast<size_t>(value(g, n.inputs[1]).constant.toTensor().dim() - 2);
+    const auto expanded = [&](std::vector<int64_t> v) {
+      if (v.size() == 1) v.assign(spatial, v[0]);
+      return v;
+    };
+    n.conv.stride = expanded(int_list(g, n.inputs[3]));
+    n.conv.padding = expanded(int_list(g, n.inputs[4]));
+    n.conv.dilation = expanded(int_list(g, n.inputs[5]));
+    if (n.conv.stride.size() != spatial || n.conv.padding.size() != spatial || n.conv.dilation.size() != spatial) continue;
     n.conv.groups = value(g, n.inputs[groups]).constant.toInt();
     n.inputs.resize(3);
     n.kind = "reskit::conv";

@@ -4,6 +4,9 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
+#include <malloc.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
@@ -178,9 +181,18 @@ Plan compile(torch::nn::Module& root, const TensorFunction& forward, const std::
   Plan plan;
   Plan::Impl& p = *plan.impl_;
   p.graph = import_jit_graph(trace_graph(root, forward, example));
+  if (options.take_weights) {
+    // The graph's constants share the weights' storage: it stays alive
+    // through them, and goes as the passes and the lowering replace them.
+    at::NoGradGuard no_grad;
+    for (at::Tensor& t : root.parameters()) t.set_data(at::empty({0}, t.options()));
+    for (at::Tensor& t : root.buffers()) t.set_data(at::empty({0}, t.options()));
+  }
   if (options.dump) p.dumps.emplace_back("captured", to_text(p.graph));
   for (const Pass& pass : passes()) {
     pass.run(p.graph);
+    release_unused_constants(p.graph);
+    malloc_trim(0);
     if (options.dump) p.dumps.emplace_back(pass.name, to_text(p.graph));
   }
   for (const at::Tensor& t : example) p.input_sizes.push_back(t.sizes().vec());
@@ -194,6 +206,10 @@ Plan compile(torch::nn::Module& root, const TensorFunction& forward, const std::
   p.buffers = std::move(lowered.buffers);
   p.scratchpad_bytes = lowered.scratchpad_bytes;
   p.weight_bytes = lowered.weight_bytes;
+  // The steps hold what they need (ATen steps their own references, kernels their copies).
+  for (size_t v = 0; v < p.graph.values.size(); ++v)
+    if (std::find(p.graph.outputs.begin(), p.graph.outputs.end(), static_cast<int64_t>(v)) == p.graph.outputs.end())
+      release_constant(p.graph, static_cast<int64_t>(v));
 
   // Liveness. A buffer lives from the first to the last step that touches it;
   // a tensor is released by the last step that touches it, unless it is an output.
@@ -218,6 +234,9 @@ Plan compile(torch::nn::Module& root, const TensorFunction& forward, const std::
   for (size_t v = 0; v < last_touch.size(); ++v)
     if (last_touch[v] >= 0) p.releases[static_cast<size_t>(last_touch[v])].push_back(static_cast<int64_t>(v));
   p.memory_plan = plan_memory(lifetimes);
+  // What the passes and the lowering let go of (the unfolded and the folded
+  // weights) lies free in malloc's heap, where glibc keeps it: give it back.
+  malloc_trim(0);
   if (options.dump) p.dumps.emplace_back("lowered", plan.steps_text());
   return plan;
 }

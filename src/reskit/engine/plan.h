@@ -28,6 +28,11 @@ struct CompileOptions {
   bool dump = false;
   // Lower onto the CPU backend (oneDNN) where it can run a node; false runs every node on ATen.
   bool use_backend = true;
+  // The plan takes the module's weights: once traced, the module's parameters
+  // and buffers are emptied, so that only the plan's copies (folded,
+  // reordered) remain and a process never holds the weights twice. The
+  // module cannot run afterwards. For a process that only runs the plan.
+  bool take_weights = false;
 };
 
 // What a plan holds beyond the model's own weights.

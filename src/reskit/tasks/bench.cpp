@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reskit/core/error.h"
+#include "reskit/core/fma_peak.h"
 #include "reskit/core/text_format.h"
 #include "reskit/layers/conv.h"
 #include "reskit/tasks/memory_check.h"
@@ -53,8 +54,9 @@ Target find_target(const models::Model& model, const std::string& entry) {
   throw Error("bench: " + model.name + " has no entry point '" + entry + "' (entry points: " + known + ")");
 }
 
+// `fast_plan` receives the fast engine's plan, for its memory and profile.
 Runner make_runner(const std::string& engine, const models::Model& model, const Forward& forward,
-                   const std::vector<at::Tensor>& inputs) {
+                   const std::vector<at::Tensor>& inputs, bool take_weights, std::shared_ptr<engine::Plan>& fast_plan) {
   if (engine == "eager")
     return [forward](const std::vector<at::Tensor>& in) {
       at::NoGradGuard no_grad;
@@ -71,7 +73,10 @@ Runner make_runner(const std::string& engine, const models::Model& model, const 
     return [traced](const std::vector<at::Tensor>& in) { return traced->run(in); };
   }
   if (engine == "fast") {
-    auto plan = std::make_shared<engine::Plan>(engine::compile(*model.module, forward, inputs));
+    engine::CompileOptions compile_options;
+    compile_options.take_weights = take_weights;
+    auto plan = std::make_shared<engine::Plan>(engine::compile(*model.module, forward, inputs, compile_options));
+    fast_plan = plan;
     return [plan](const std::vector<at::Tensor>& in) { return plan->run(in); };
   }
   throw Error("unknown engine '" + engine + "'");
@@ -91,6 +96,19 @@ double peak_rss_mb() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+// Each step's least time over `runs` profiled runs.
+std::vector<ProfileRow> profile_steps(const engine::Plan& plan, const std::vector<at::Tensor>& inputs, int64_t runs) {
+  std::vector<ProfileRow> rows;
+  std::vector<engine::StepTime> times;
+  for (int64_t run = 0; run < runs; ++run) {
+    plan.run_profiled(inputs, times);
+    if (rows.empty())
+      for (const engine::StepTime& t : times) rows.push_back({t.text, t.flop, t.ms});
+    for (size_t k = 0; k < rows.size() && k < times.size(); ++k) rows[k].min_ms = std::min(rows[k].min_ms, times[k].ms);
+  }
+  return rows;
 }
 
 }  // namespace
@@ -116,6 +134,10 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
   for (const std::string& e : options.engines)
     if (std::find(bench_engines().begin(), bench_engines().end(), e) == bench_engines().end())
       throw Error("bench: unknown engine '" + e + "' (engines: eager, libtorch, torchscript, fast)");
+  if (options.profile && std::find(options.engines.begin(), options.engines.end(), "fast") == options.engines.end())
+    throw Error("bench: --profile profiles the fast engine: add it to --engine");
+  if (options.take_weights && options.engines != std::vector<std::string>{"fast"})
+    throw Error("bench: only the fast engine, alone, can take the model's weights");
   const Target target = find_target(model, options.entry);
 
   BenchResult result;
@@ -147,12 +169,17 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
   }
 
   std::vector<Runner> runners;
+  std::shared_ptr<engine::Plan> fast_plan;
   for (const std::string& engine : options.engines) {
     EngineResult r;
     r.engine = engine;
     const Clock::time_point start = Clock::now();
     try {
-      runners.push_back(make_runner(engine, model, target.forward, inputs));
+      runners.push_back(make_runner(engine, model, target.forward, inputs, options.take_weights, fast_plan));
+      if (engine == "fast" && fast_plan) {
+        const engine::PlanMemory m = fast_plan->memory();
+        r.memory_mb = static_cast<double>(m.arena_bytes + m.scratchpad_bytes + m.weight_bytes) / (1024.0 * 1024.0);
+      }
     } catch (const Error& e) {
       r.error = e.what();
       runners.emplace_back();
@@ -193,7 +220,9 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
     }
   }
   progress.finish();
+  if (options.profile && fast_plan) result.profile = profile_steps(*fast_plan, inputs, options.runs);
   result.peak_rss_mb = peak_rss_mb();
+  result.peak_gflops = fma_peak_gflops(result.threads);
   return result;
 }
 
@@ -202,9 +231,9 @@ std::string format_bench_table(const BenchResult& r) {
                   ": " + std::to_string(r.threads) + " thread" + (r.threads == 1 ? "" : "s") + ", " +
                   python_fixed(r.gflop, 2) + " GFLOP per run, " + std::to_string(r.results.empty() ? 0 : r.results[0].times_ms.size()) +
                   " runs after " + std::to_string(r.warmup) + " warm-up, engines interleaved\n";
-  char line[256];
-  std::snprintf(line, sizeof line, "%-12s %10s %10s %10s %10s %10s %11s\n", "engine", "setup ms", "min ms", "median ms",
-                "GFLOP/s", "vs first", "max |diff|");
+  char line[512];
+  std::snprintf(line, sizeof line, "%-12s %10s %10s %10s %10s %7s %10s %11s %10s\n", "engine", "setup ms", "min ms",
+                "median ms", "GFLOP/s", "% peak", "vs first", "max |diff|", "memory MB");
   s += line;
   double base = 0;
   for (const EngineResult& e : r.results) {
@@ -213,12 +242,41 @@ std::string format_bench_table(const BenchResult& r) {
       continue;
     }
     if (base == 0) base = e.median_ms();
-    std::snprintf(line, sizeof line, "%-12s %10.1f %10.2f %10.2f %10.1f %10.2f %11.2g\n", e.engine.c_str(), e.setup_ms,
-                  e.min_ms(), e.median_ms(), e.median_ms() > 0 ? r.gflop / (e.median_ms() / 1e3) : 0.0,
-                  base > 0 ? e.median_ms() / base : 0.0, e.max_abs_diff);
+    const double gflops = e.min_ms() > 0 ? r.gflop / (e.min_ms() / 1e3) : 0.0;
+    std::snprintf(line, sizeof line, "%-12s %10.1f %10.2f %10.2f %10.1f %7.1f %10.2f %11.2g %10s\n", e.engine.c_str(),
+                  e.setup_ms, e.min_ms(), e.median_ms(), gflops, r.peak_gflops > 0 ? 100 * gflops / r.peak_gflops : 0.0,
+                  base > 0 ? e.median_ms() / base : 0.0, e.max_abs_diff,
+                  e.memory_mb > 0 ? python_fixed(e.memory_mb, 1).c_str() : "-");
     s += line;
   }
-  std::snprintf(line, sizeof line, "peak RSS %.0f MB\n", r.peak_rss_mb);
+  std::snprintf(line, sizeof line, "GFLOP/s and %% of peak at the minimum; peak %.1f GFLOP/s (measured FMA throughput at %d thread%s); peak RSS %.0f MB\n",
+                r.peak_gflops, r.threads, r.threads == 1 ? "" : "s", r.peak_rss_mb);
+  s += line;
+  if (!r.profile.empty()) s += format_profile_table(r);
+  return s;
+}
+
+std::string format_profile_table(const BenchResult& r) {
+  double total = 0, flop = 0;
+  for (const ProfileRow& p : r.profile) {
+    total += p.min_ms;
+    flop += p.flop;
+  }
+  std::string s = "\nfast engine, per step (least of the profiled runs):\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%4s %9s %6s %9s %7s  %s\n", "#", "ms", "%time", "GFLOP/s", "% peak", "step");
+  s += line;
+  for (size_t k = 0; k < r.profile.size(); ++k) {
+    const ProfileRow& p = r.profile[k];
+    const double gflops = p.min_ms > 0 && p.flop > 0 ? p.flop / 1e9 / (p.min_ms / 1e3) : 0.0;
+    std::snprintf(line, sizeof line, "%4zu %9.3f %6.1f %9s %7s  %s\n", k, p.min_ms, total > 0 ? 100 * p.min_ms / total : 0.0,
+                  gflops > 0 ? python_fixed(gflops, 1).c_str() : "-",
+                  gflops > 0 && r.peak_gflops > 0 ? python_fixed(100 * gflops / r.peak_gflops, 1).c_str() : "-",
+                  p.step.c_str());
+    s += line;
+  }
+  std::snprintf(line, sizeof line, "     %9.3f ms in %zu steps, %.1f GFLOP/s over the convolutions' %.2f GFLOP\n", total,
+                r.profile.size(), total > 0 ? flop / 1e9 / (total / 1e3) : 0.0, flop / 1e9);
   return s + line;
 }
 
@@ -233,13 +291,20 @@ std::string format_bench_json(const BenchResult& r) {
                        {"min_ms", e.min_ms()},
                        {"median_ms", e.median_ms()},
                        {"runs", e.times_ms.size()},
-                       {"gflops", e.median_ms() > 0 ? r.gflop / (e.median_ms() / 1e3) : 0.0},
+                       {"gflops", e.min_ms() > 0 ? r.gflop / (e.min_ms() / 1e3) : 0.0},
+                       {"pct_peak", e.min_ms() > 0 && r.peak_gflops > 0 ? 100 * r.gflop / (e.min_ms() / 1e3) / r.peak_gflops : 0.0},
+                       {"peak_mem_mb", e.memory_mb},
                        {"setup_ms", e.setup_ms},
                        {"max_abs_diff", e.max_abs_diff}});
   }
   nlohmann::json out = {{"model", r.model},   {"entry", r.entry},   {"input_sizes", r.input_sizes},
                         {"threads", r.threads}, {"warmup", r.warmup}, {"gflop", r.gflop},
-                        {"results", results},   {"peak_rss_mb", r.peak_rss_mb}};
+                        {"results", results},   {"peak_rss_mb", r.peak_rss_mb}, {"peak_gflops", r.peak_gflops}};
+  if (!r.profile.empty()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const ProfileRow& p : r.profile) rows.push_back({{"step", p.step}, {"flop", p.flop}, {"min_ms", p.min_ms}});
+    out["profile"] = rows;
+  }
   return out.dump(2);
 }
 

@@ -4,7 +4,7 @@
 //   eager        reskit's modules as they are (convolutions on oneDNN)
 //   libtorch     the same modules with LibTorch's own convolution choice
 //   torchscript  trace + freeze + optimize_for_inference (tasks/torchscript.h)
-//   fast         reskit's inference engine (not built yet: listed with an error)
+//   fast         reskit's inference engine (engine/plan.h)
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +23,17 @@ struct BenchOptions {
   std::string entry;                  // an entry point's name; empty: forward
   std::vector<IntList> input_sizes;   // empty: the entry's example sizes
   Progress::Style progress = Progress::Style::kQuiet;
+  bool profile = false;               // time the fast engine's steps one by one (needs "fast")
+  // The fast engine, run alone, takes the model's weights (engine::CompileOptions):
+  // the process holds them once, as a runtime would; the model cannot run afterwards.
+  bool take_weights = false;
+};
+
+// One step of the fast engine's plan, its least time over the profiled runs.
+struct ProfileRow {
+  std::string step;
+  double flop = 0;
+  double min_ms = 0;
 };
 
 struct EngineResult {
@@ -31,6 +42,7 @@ struct EngineResult {
   double setup_ms = 0;                // building the engine (tracing, freezing) before the first run
   std::vector<double> times_ms;       // one per timed run
   double max_abs_diff = 0;            // largest output difference from the first engine that ran
+  double memory_mb = 0;               // what the engine holds beyond the model (fast: its plan's arena, scratch, weights)
   double min_ms() const;
   double median_ms() const;
 };
@@ -43,6 +55,8 @@ struct BenchResult {
   double gflop = 0;                   // mult-adds x 2 / 1e9 of one run, as `reskit summary` counts them
   std::vector<EngineResult> results;  // in the order asked for
   double peak_rss_mb = 0;             // of the whole process
+  double peak_gflops = 0;             // the measured FMA peak at `threads` (core/fma_peak.h)
+  std::vector<ProfileRow> profile;    // with BenchOptions::profile
 };
 
 // Inputs are seeded standard-normal tensors of the given sizes, made once.
@@ -51,5 +65,6 @@ BenchResult bench(const models::Model& model, const BenchOptions& options);
 
 std::string format_bench_table(const BenchResult& result);
 std::string format_bench_json(const BenchResult& result);
+std::string format_profile_table(const BenchResult& result);
 
 }  // namespace reskit::tasks

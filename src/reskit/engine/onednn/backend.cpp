@@ -163,6 +163,8 @@ class OnednnBackend : public Backend {
       if (n.kind == "aten::adaptive_avg_pool2d" || n.kind == "aten::adaptive_avg_pool3d")
         return lower_adaptive_avg_pool(l, n);
       if (n.kind == "aten::add" || n.kind == "aten::add_") return lower_add(l, n);
+      if (n.kind == "aten::flatten") return lower_flatten(l, n);
+      if (n.kind == "aten::addmm" || n.kind == "aten::linear") return lower_linear(l, n);
       return lower_activation(l, n);
     } catch (const dnnl::error&) {
       return false;  // oneDNN has no kernel for this case: ATen runs it
@@ -287,10 +289,12 @@ class OnednnBackend : public Backend {
 
     const Operand x = in_layout(l, n.inputs[0], *src, choice.pd.src_desc());
     const Operand weights = constant(w, weights_plain_desc(shape), choice.pd.weights_desc(), l);
+    l.copied_constant(n.inputs[1]);
     std::vector<std::pair<int, Operand>> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, weights}};
     if (has_bias) {
       const at::Tensor b = bv.constant.toTensor().to(at::kFloat);
       args.emplace_back(DNNL_ARG_BIAS, constant(b, plain_desc({b.numel()}), choice.pd.bias_desc(), l));
+      l.copied_constant(n.inputs[2]);
     }
     Operand dst;
     if (alias && alias->desc == choice.pd.dst_desc()) {
@@ -474,7 +478,117 @@ class OnednnBackend : public Backend {
     return true;
   }
 
+  // A linear layer: y = x W^T + b with constant W (OC x IC) and b. From
+  // aten::linear(x, W, b), or aten::addmm(b, x, W^T, 1, 1) as LibTorch's
+  // linear traces. None for anything else.
+  struct Linear {
+    int64_t x = -1;
+    at::Tensor weight, bias;
+  };
+  std::optional<Linear> linear_of(const Graph& g, const Node& n) const {
+    const auto constant_tensor = [&](int64_t v) -> std::optional<at::Tensor> {
+      const Value& val = g.value(v);
+      if (!val.is_constant || !val.constant.isTensor()) return std::nullopt;
+      return val.constant.toTensor();
+    };
+    const auto one = [&](int64_t v) {
+      const Value& val = g.value(v);
+      return val.is_constant && ((val.constant.isInt() && val.constant.toInt() == 1) ||
+                                 (val.constant.isDouble() && val.constant.toDouble() == 1.0));
+    };
+    Linear lin;
+    std::optional<at::Tensor> w, b;
+    if (n.kind == "aten::linear" && n.inputs.size() == 3) {
+      lin.x = n.inputs[0];
+      w = constant_tensor(n.inputs[1]);
+      b = constant_tensor(n.inputs[2]);
+      if (w) lin.weight = *w;
+    } else if (n.kind == "aten::addmm" && n.inputs.size() == 5 && one(n.inputs[3]) && one(n.inputs[4])) {
+      lin.x = n.inputs[1];
+      w = constant_tensor(n.inputs[2]);
+      b = constant_tensor(n.inputs[0]);
+      if (w) lin.weight = w->t();
+    } else {
+      return std::nullopt;
+    }
+    if (!w || !b || lin.weight.dim() != 2 || lin.weight.scalar_type() != at::kFloat || !lin.weight.device().is_cpu() ||
+        b->numel() != lin.weight.size(0) || b->dim() != 1)
+      return std::nullopt;
+    lin.bias = b->to(at::kFloat);
+    return lin;
+  }
+
+  // The inner product of `x` (its operand, N x ... with IC values a row)
+  // with a linear's weight reshaped to x's dims.
+  dnnl::inner_product_forward::primitive_desc linear_pd(const Operand& x, const std::vector<int64_t>& x_sizes,
+                                                       const Linear& lin, const std::vector<int64_t>& out) const {
+    std::vector<int64_t> w_sizes = x_sizes;
+    w_sizes[0] = lin.weight.size(0);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return dnnl::inner_product_forward::primitive_desc(
+        dnnl::inner_product_forward::desc(
+            dnnl::prop_kind::forward_inference, x.desc,
+            memory::desc(to_dims(w_sizes), memory::data_type::f32, memory::format_tag::any),
+            memory::desc({lin.weight.size(0)}, memory::data_type::f32, memory::format_tag::a),
+            memory::desc(to_dims(out), memory::data_type::f32, memory::format_tag::any)),
+        attr, cpu_engine());
+  }
+
+  // aten::flatten(x, 1, -1) of a buffer that only linear layers read: no
+  // step; each linear reads x itself with its weight reshaped to x's dims.
+  bool lower_flatten(Lowering& l, const Node& n) {
+    const Graph& g = l.graph();
+    const std::optional<Operand> x = operand(l, n.inputs[0]);
+    const std::vector<int64_t>& in = g.value(n.inputs[0]).sizes;
+    const Value& out = g.value(n.outputs[0]);
+    if (!x || x->kind != Operand::Kind::kBuffer || in.size() < 3 || out.sizes.size() != 2 ||
+        l.is_output(n.outputs[0]) || l.readers(n.outputs[0]).empty())
+      return false;
+    for (int64_t r : l.readers(n.outputs[0])) {
+      const Node& reader = g.nodes[static_cast<size_t>(r)];
+      const std::optional<Linear> lin = linear_of(g, reader);
+      if (!lin || lin->x != n.outputs[0] || lin->weight.size(1) != out.sizes[1]) return false;
+      linear_pd(*x, in, *lin, g.value(reader.outputs[0]).sizes);  // throws if oneDNN cannot
+    }
+    flattened_.emplace_back(n.outputs[0], n.inputs[0]);
+    return true;
+  }
+
+  bool lower_linear(Lowering& l, const Node& n) {
+    const Graph& g = l.graph();
+    const std::optional<Linear> lin = linear_of(g, n);
+    const Value& out = g.value(n.outputs[0]);
+    if (!lin || out.dtype != at::kFloat || out.sizes.size() != 2) return false;
+    int64_t x_value = lin->x;
+    for (const auto& [flat, source] : flattened_)
+      if (flat == lin->x) x_value = source;
+    const std::optional<Operand> x = operand(l, x_value);
+    const std::vector<int64_t>& x_sizes = g.value(x_value).sizes;
+    if (!x || (x_value == lin->x && x_sizes.size() != 2)) return false;
+    const dnnl::inner_product_forward::primitive_desc pd = linear_pd(*x, x_sizes, *lin, out.sizes);
+    const Operand src = in_layout(l, x_value, *x, pd.src_desc());
+    std::vector<int64_t> w_sizes = x_sizes;
+    w_sizes[0] = lin->weight.size(0);
+    const Operand weights = constant(lin->weight.contiguous().view(w_sizes), plain_desc(w_sizes), pd.weights_desc(), l);
+    const Operand bias = constant(lin->bias, plain_desc({lin->bias.numel()}), pd.bias_desc(), l);
+    const Operand dst = Operand::buffer(new_buffer(l, pd.dst_desc(), out.sizes), pd.dst_desc());
+    auto step = std::make_unique<PrimitiveStep>(
+        dnnl::inner_product_forward(pd),
+        std::vector<std::pair<int, Operand>>{
+            {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}},
+        pd.scratchpad_desc(),
+        "linear " + std::to_string(lin->weight.size(1)) + "->" + std::to_string(lin->weight.size(0)) + " (onednn " +
+            pd.impl_info_str() + ")");
+    step->flop = 2.0 * static_cast<double>(out.sizes[0]) * static_cast<double>(lin->weight.numel());
+    l.add_step(std::move(step));
+    l.need_scratchpad(pd.scratchpad_desc().get_size());
+    l.set_buffer(n.outputs[0], dst.id);
+    return true;
+  }
+
   std::vector<memory::desc> descs_;                   // by buffer id
+  std::vector<std::pair<int64_t, int64_t>> flattened_;  // (flatten's output, its 4-D source) left to the linears
   std::vector<std::pair<int64_t, int64_t>> converted_;  // (value, buffer): reordered copies
 };
 

@@ -22,8 +22,9 @@ constexpr std::array<float, 3> kBgrMeans = {104, 117, 123};
 
 }  // namespace
 
-Detector::Detector(const models::Model& model, c10::Device device, std::optional<DetectionDataset> dataset)
-    : model_(model), device_(device), size_(int_option(model, "size")), num_classes_(int_option(model, "num_classes")),
+Detector::Detector(const models::Model& model, c10::Device device, std::optional<DetectionDataset> dataset,
+                   Engine engine)
+    : model_(model), device_(device), forward_(model, engine), size_(int_option(model, "size")), num_classes_(int_option(model, "num_classes")),
       dataset_(dataset.value_or(dataset_for_classes(num_classes_))) {
   if (dataset_ == DetectionDataset::kVoc && num_classes_ == 81)
     throw Error(model.name + " has COCO's 81 classes: give --dataset coco for COCO's prior boxes and names");
@@ -32,7 +33,7 @@ Detector::Detector(const models::Model& model, c10::Device device, std::optional
 
 std::vector<Detection> Detector::detect(const std::string& image_path, const PostprocessOptions& options) const {
   const io::DetectionInput image = io::load_detection_input(image_path, size_, kBgrMeans);
-  const std::vector<at::Tensor> out = run_forward(model_, {image.input.to(device_)});
+  const std::vector<at::Tensor> out = forward_({image.input.to(device_)});
   if (out.size() != 2) throw Error(model_.name + " is not an SSD-style detector: it returns " +
                                    std::to_string(out.size()) + " outputs, not box offsets and class scores");
   const at::Tensor loc = out[0].to(at::kCPU).to(at::kFloat)[0];

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "reskit/models/registry.h"
+#include "reskit/tasks/engine_runner.h"
 #include "reskit/tasks/detection.h"
 
 namespace reskit::tasks {
@@ -20,7 +21,8 @@ class Detector {
   // is the input size; `dataset` picks the priors, by default the one its
   // num_classes fits (81: COCO, else VOC). VOC's priors for an 81-class
   // model are refused: they would give wrong boxes without a word.
-  Detector(const models::Model& model, c10::Device device, std::optional<DetectionDataset> dataset);
+  Detector(const models::Model& model, c10::Device device, std::optional<DetectionDataset> dataset,
+           Engine engine = Engine::kEager);
 
   std::vector<Detection> detect(const std::string& image_path, const PostprocessOptions& options) const;
   int64_t size() const { return size_; }
@@ -30,6 +32,7 @@ class Detector {
  private:
   const models::Model& model_;
   c10::Device device_;
+  EngineRunner forward_;
   int64_t size_, num_classes_;
   DetectionDataset dataset_;
   at::Tensor priors_;

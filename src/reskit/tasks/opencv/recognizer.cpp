@@ -26,8 +26,8 @@ at::Tensor view_tensor(const std::map<int64_t, at::Tensor>& frames, const std::v
 
 }  // namespace
 
-Recognizer::Recognizer(const models::Model& model, c10::Device device, RecognitionProtocol protocol)
-    : model_(model), device_(device), protocol_(std::move(protocol)) {}
+Recognizer::Recognizer(const models::Model& model, c10::Device device, RecognitionProtocol protocol, Engine engine)
+    : model_(model), device_(device), protocol_(std::move(protocol)), forward_(model, engine) {}
 
 Recognition Recognizer::recognize(const std::string& path, Progress::Style style) const {
   io::VideoFrames video(path);
@@ -59,7 +59,7 @@ Recognition Recognizer::recognize(const std::string& path, Progress::Style style
   std::vector<at::Tensor> logits;
   for (const auto& clip : r.clips) {
     for (const CropBox& box : boxes) {
-      const std::vector<at::Tensor> out = run_forward(model_, {view_tensor(frames, clip, box, protocol_).to(device_)});
+      const std::vector<at::Tensor> out = forward_({view_tensor(frames, clip, box, protocol_).to(device_)});
       if (out.size() != 1 || out[0].dim() != 2 || out[0].size(0) != 1)
         throw Error(model_.name + " is not a video recogniser: it does not return one row of class scores per clip");
       logits.push_back(out[0].to(at::kCPU));

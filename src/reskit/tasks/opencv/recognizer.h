@@ -10,6 +10,7 @@
 
 #include "reskit/core/progress.h"
 #include "reskit/models/registry.h"
+#include "reskit/tasks/engine_runner.h"
 #include "reskit/tasks/recognition.h"
 
 namespace reskit::tasks {
@@ -23,7 +24,8 @@ struct Recognition {
 
 class Recognizer {
  public:
-  Recognizer(const models::Model& model, c10::Device device, RecognitionProtocol protocol);
+  Recognizer(const models::Model& model, c10::Device device, RecognitionProtocol protocol,
+             Engine engine = Engine::kEager);
   Recognition recognize(const std::string& path, Progress::Style progress) const;
   const RecognitionProtocol& protocol() const { return protocol_; }
 
@@ -31,6 +33,7 @@ class Recognizer {
   const models::Model& model_;
   c10::Device device_;
   RecognitionProtocol protocol_;
+  EngineRunner forward_;
 };
 
 }  // namespace reskit::tasks

@@ -7,7 +7,6 @@
 #include <optional>
 
 #include "reskit/core/error.h"
-#include "reskit/engine/plan.h"
 #include "reskit/io/opencv/track_frames.h"
 #include "reskit/tasks/model_setup.h"
 #include "reskit/tasks/seg_data.h"
@@ -44,21 +43,17 @@ void check_seg_size(int64_t size, const std::string& flag) {
                 std::to_string(size));
 }
 
-Segmenter::Segmenter(const models::Model& model, c10::Device device, int64_t size, bool fast)
-    : model_(model), device_(device), size_(size) {
+Segmenter::Segmenter(const models::Model& model, c10::Device device, int64_t size, Engine engine)
+    : model_(model), device_(device), size_(size), forward_(model, engine) {
   check_seg_size(size);
   model_.module->eval();
-  if (fast) {
-    const at::Tensor example = at::zeros({1, 3, size, size}, at::TensorOptions().device(device));
-    plan_ = std::make_shared<const engine::Plan>(engine::compile(*model_.module, model_.forward, {example}));
-  }
 }
 
 Segmentation Segmenter::segment(const std::string& image_path) const {
   Segmentation out;
   out.image = io::read_bgr_image(image_path);  // the original, for its size and the overlay
   const at::Tensor input = seg_input_tensor(image_path, size_).to(device_);
-  const at::Tensor logits = first_logits(model_.name, plan_ ? plan_->run({input}) : run_forward(model_, {input}));
+  const at::Tensor logits = first_logits(model_.name, forward_({input}));
   out.num_classes = logits.size(1);
   out.mask = mask_from_logits(logits, out.image.size(0), out.image.size(1)).to(at::kCPU);
   return out;
@@ -99,10 +94,11 @@ SegEvaluation evaluate_segmentation(const SegForward& forward, SegLoader& loader
 }
 
 SegEvaluation evaluate_segmentation(const models::Model& model, c10::Device device, SegLoader& loader,
-                                    int64_t num_classes, Progress* progress) {
+                                    int64_t num_classes, Progress* progress, Engine engine) {
   EvalMode eval(*model.module);
+  const EngineRunner runner(model, engine);
   const SegForward forward = [&](const at::Tensor& images) {
-    return first_logits(model.name, run_forward(model, {images.to(device)}));
+    return first_logits(model.name, runner({images.to(device)}));
   };
   return evaluate_segmentation(forward, loader, num_classes, progress);
 }

@@ -13,12 +13,9 @@
 
 #include "reskit/core/progress.h"
 #include "reskit/models/registry.h"
+#include "reskit/tasks/engine_runner.h"
 #include "reskit/tasks/opencv/seg_loader.h"
 #include "reskit/tasks/seg_metrics.h"
-
-namespace reskit::engine {
-class Plan;
-}
 
 namespace reskit::tasks {
 
@@ -34,8 +31,7 @@ struct Segmentation {
 class Segmenter {
  public:
   // The model is put in eval mode; `size` is the side images are resized to.
-  // `fast`: the forward runs on the fast engine, compiled here for 1 x 3 x size x size.
-  Segmenter(const models::Model& model, c10::Device device, int64_t size, bool fast = false);
+  Segmenter(const models::Model& model, c10::Device device, int64_t size, Engine engine = Engine::kEager);
   // The image as validation prepares it (seg_input_tensor: RGB, resized to
   // size x size bilinearly, ImageNet-normalised), the forward under no-grad,
   // then mask_from_logits at the image's resolution.
@@ -46,7 +42,7 @@ class Segmenter {
   const models::Model& model_;
   c10::Device device_;
   int64_t size_;
-  std::shared_ptr<const engine::Plan> plan_;  // with `fast`
+  EngineRunner forward_;
 };
 
 // Images N x 3 x S x S (CPU) to segmentation logits N x C x h x w.
@@ -70,6 +66,6 @@ SegEvaluation evaluate_segmentation(const SegForward& forward, SegLoader& loader
 // The same for a built model: its first output, on `device`, in eval mode
 // (the module's training flag is restored afterwards, also on error).
 SegEvaluation evaluate_segmentation(const models::Model& model, c10::Device device, SegLoader& loader,
-                                    int64_t num_classes, Progress* progress);
+                                    int64_t num_classes, Progress* progress, Engine engine = Engine::kEager);
 
 }  // namespace reskit::tasks

@@ -18,10 +18,12 @@ namespace reskit::tasks {
 struct Tracker::Net {
   std::shared_ptr<models::tracking::SiamBANImpl> siamban;
   models::tracking::TemplateKernels kernels;
+  // The fast engine's step: (x, cls kernels..., loc kernels...) -> (cls, loc).
+  std::unique_ptr<EngineRunner> step;
 };
 
-Tracker::Tracker(const models::Model& model, c10::Device device, TrackerConfig config)
-    : net_(std::make_unique<Net>()), device_(device), config_(std::move(config)) {
+Tracker::Tracker(const models::Model& model, c10::Device device, TrackerConfig config, Engine engine)
+    : net_(std::make_unique<Net>()), device_(device), config_(std::move(config)), engine_(engine) {
   net_->siamban = std::dynamic_pointer_cast<models::tracking::SiamBANImpl>(model.module);
   if (!net_->siamban) throw Error("track: " + model.name + " is not a tracking model (siamban_r50)");
   net_->siamban->eval();
@@ -71,6 +73,20 @@ void Tracker::init(const at::Tensor& image, const TrackBox& box) {
                                           static_cast<int64_t>(std::nearbyint(side)), average);
   at::NoGradGuard no_grad;
   net_->kernels = net_->siamban->template_kernels(z.to(device_));
+  if (engine_ == Engine::kFast && !net_->step) {
+    const size_t levels = net_->kernels.cls.size();
+    const auto siamban = net_->siamban;
+    net_->step = std::make_unique<EngineRunner>(
+        "siamban track", siamban,
+        [siamban, levels](const std::vector<at::Tensor>& in) {
+          models::tracking::TemplateKernels k;
+          k.cls.assign(in.begin() + 1, in.begin() + 1 + static_cast<std::ptrdiff_t>(levels));
+          k.loc.assign(in.begin() + 1 + static_cast<std::ptrdiff_t>(levels), in.end());
+          auto [cls, loc] = siamban->track(in[0], k);
+          return std::vector<at::Tensor>{cls, loc};
+        },
+        Engine::kFast);
+  }
   state_ = state;  // only once the template is made: a failed init changes nothing
   channel_average_ = average;
 }
@@ -86,7 +102,16 @@ TrackResult Tracker::track(const at::Tensor& image, TrackDetails* details) {
   at::Tensor cls, loc;
   {
     at::NoGradGuard no_grad;
-    std::tie(cls, loc) = net_->siamban->track(x.to(device_), net_->kernels);
+    if (net_->step) {
+      std::vector<at::Tensor> in = {x.to(device_)};
+      in.insert(in.end(), net_->kernels.cls.begin(), net_->kernels.cls.end());
+      in.insert(in.end(), net_->kernels.loc.begin(), net_->kernels.loc.end());
+      const std::vector<at::Tensor> out = (*net_->step)(in);
+      cls = out[0];
+      loc = out[1];
+    } else {
+      std::tie(cls, loc) = net_->siamban->track(x.to(device_), net_->kernels);
+    }
   }
   if (cls.size(2) * cls.size(3) != window_.numel())
     throw Error("track: the model's response map has " + std::to_string(cls.size(2) * cls.size(3)) +

@@ -13,6 +13,7 @@
 #include "reskit/core/progress.h"
 
 #include "reskit/models/registry.h"
+#include "reskit/tasks/engine_runner.h"
 #include "reskit/tasks/tracking.h"
 
 namespace reskit::tasks {
@@ -33,7 +34,9 @@ struct TrackDetails {
 class Tracker {
  public:
   // `model` is a siamban_r50 (any other is a one-line error); it must outlive the tracker.
-  Tracker(const models::Model& model, c10::Device device, TrackerConfig config);
+  // With the fast engine, each frame's step (search crop and the template's
+  // kernels to scores and boxes) runs as a plan compiled at the first init.
+  Tracker(const models::Model& model, c10::Device device, TrackerConfig config, Engine engine = Engine::kEager);
   ~Tracker();
   Tracker(Tracker&&) noexcept;
 
@@ -55,6 +58,7 @@ class Tracker {
   std::unique_ptr<Net> net_;
   c10::Device device_;
   TrackerConfig config_;
+  Engine engine_;
   TrackState state_;
   std::array<double, 3> channel_average_{};
   at::Tensor points_, window_;

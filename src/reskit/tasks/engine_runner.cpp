@@ -1,0 +1,56 @@
+#include "reskit/tasks/engine_runner.h"
+
+#include <ATen/core/grad_mode.h>
+#include <c10/util/Exception.h>
+
+#include <utility>
+
+#include "reskit/core/error.h"
+#include "reskit/engine/plan.h"
+#include "reskit/tasks/memory_check.h"
+#include "reskit/tasks/model_setup.h"
+
+namespace reskit::tasks {
+
+Engine parse_engine(const std::string& command, const std::string& text) {
+  if (text.empty() || text == "eager") return Engine::kEager;
+  if (text == "fast") return Engine::kFast;
+  throw Error(command + ": --engine must be eager or fast, got '" + text + "'");
+}
+
+EngineRunner::EngineRunner(std::string name, std::shared_ptr<torch::nn::Module> module, models::Forward forward,
+                           Engine engine)
+    : name_(std::move(name)), module_(std::move(module)), forward_(std::move(forward)), engine_(engine) {}
+
+EngineRunner::EngineRunner(const models::Model& model, Engine engine, bool take_weights)
+    : EngineRunner(model.name, model.module, model.forward, engine) {
+  take_weights_ = take_weights;
+}
+
+EngineRunner::~EngineRunner() = default;
+
+std::vector<at::Tensor> EngineRunner::operator()(const std::vector<at::Tensor>& inputs) const {
+  std::vector<IntList> sizes;
+  for (const at::Tensor& x : inputs) sizes.push_back(x.sizes().vec());
+  check_forward_memory(name_, *module_, forward_, sizes);
+  at::NoGradGuard no_grad;
+  try {
+    if (engine_ == Engine::kEager) return forward_(inputs);
+    std::shared_ptr<const engine::Plan> plan;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      std::shared_ptr<const engine::Plan>& slot = plans_[sizes];
+      if (!slot) {
+        engine::CompileOptions options;
+        options.take_weights = std::exchange(take_weights_, false);
+        slot = std::make_shared<const engine::Plan>(engine::compile(*module_, forward_, inputs, options));
+      }
+      plan = slot;
+    }
+    return plan->run(inputs);
+  } catch (const c10::Error& e) {
+    throw cannot_run(name_, sizes, e);
+  }
+}
+
+}  // namespace reskit::tasks

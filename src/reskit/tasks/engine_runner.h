@@ -1,0 +1,48 @@
+#pragma once
+// A model's forward (or an entry point's) run eagerly or on the fast engine,
+// for the task commands' --engine eager|fast. On the fast engine a plan is
+// compiled the first time each set of input shapes comes (a video's last
+// batch may be smaller), and kept. Errors are run_forward's one line.
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "reskit/models/registry.h"
+
+namespace reskit::engine {
+class Plan;
+}
+
+namespace reskit::tasks {
+
+enum class Engine { kEager, kFast };
+
+// "eager" or "fast", else a one-line error naming the command.
+Engine parse_engine(const std::string& command, const std::string& text);
+
+class EngineRunner {
+ public:
+  // `module` is what `forward` runs (switched to eval mode for the fast engine's capture).
+  EngineRunner(std::string name, std::shared_ptr<torch::nn::Module> module, models::Forward forward, Engine engine);
+  // The model's own forward. `take_weights`: the first plan takes the
+  // model's weights (engine::CompileOptions), for a run of one input shape
+  // that should hold them once; the model cannot run eagerly afterwards.
+  EngineRunner(const models::Model& model, Engine engine, bool take_weights = false);
+  ~EngineRunner();
+
+  std::vector<at::Tensor> operator()(const std::vector<at::Tensor>& inputs) const;
+  Engine engine() const { return engine_; }
+
+ private:
+  std::string name_;
+  std::shared_ptr<torch::nn::Module> module_;
+  models::Forward forward_;
+  Engine engine_;
+  mutable bool take_weights_ = false;
+  mutable std::mutex mutex_;
+  mutable std::map<std::vector<std::vector<int64_t>>, std::shared_ptr<const engine::Plan>> plans_;
+};
+
+}  // namespace reskit::tasks

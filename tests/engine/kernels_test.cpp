@@ -1,0 +1,211 @@
+// The engine's kernels against eager LibTorch on small graphs of one kind of
+// op each, over odd shapes: channels that are not a multiple of the blocking
+// (8 or 16), stride, dilation, groups, padding, batch > 1, 3-D, the residual
+// and every fusable activation; pooling with ceil_mode and both padding
+// counts. Each case runs through the CPU backend (oneDNN where reskit has it)
+// and through ATen alone, and both must equal eager.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <functional>
+
+#include "reskit/engine/plan.h"
+#include "reskit/layers/conv.h"
+#include "test_util.h"
+
+namespace reskit {
+namespace {
+
+using Forward = std::function<at::Tensor(const at::Tensor&)>;
+
+// A module that holds the parameters of a case and runs its forward.
+struct Net : torch::nn::Module {
+  Forward forward;
+};
+
+void expect_engine_equals_eager(Net& net, const std::vector<int64_t>& input_size, const std::string& name,
+                                double tol = 1e-5) {
+  net.eval();
+  const at::Tensor x = at::randn(input_size);
+  const engine::TensorFunction f = [&](const std::vector<at::Tensor>& in) {
+    return std::vector<at::Tensor>{net.forward(in[0])};
+  };
+  at::Tensor expected;
+  {
+    torch::NoGradGuard no_grad;
+    expected = net.forward(x);
+  }
+  for (const bool backend : {true, false}) {
+    engine::CompileOptions options;
+    options.use_backend = backend;
+    const engine::Plan plan = engine::compile(net, f, {x}, options);
+    const at::Tensor got = plan.run({x})[0];
+    ASSERT_EQ(got.sizes(), expected.sizes()) << name;
+    EXPECT_TRUE(test::close(got, expected, tol)) << name << (backend ? " (backend)" : " (aten)") << "\n"
+                                                 << plan.steps_text();
+  }
+}
+
+struct ConvCase {
+  std::string id;
+  int64_t in, out, kernel, stride, padding, dilation, groups;
+  std::vector<int64_t> input;  // N x C x spatial
+  bool bias, batch_norm, residual;
+  std::string activation;  // "", relu, leaky_relu, silu, sigmoid, relu6, hardtanh
+  std::string name() const { return id; }
+};
+
+class EngineConv : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(EngineConv, EqualsEager) {
+  const ConvCase& c = GetParam();
+  torch::manual_seed(7);
+  Net net;
+  const bool three_d = c.input.size() == 5;
+  Forward conv_forward;
+  if (three_d) {
+    auto m = layers::Conv3d(torch::nn::Conv3dOptions(c.in, c.out, c.kernel)
+                                .stride(c.stride).padding(c.padding).dilation(c.dilation).groups(c.groups).bias(c.bias));
+    net.register_module("conv", m);
+    conv_forward = [m](const at::Tensor& x) mutable { return m->forward(x); };
+  } else {
+    auto m = layers::Conv2d(torch::nn::Conv2dOptions(c.in, c.out, c.kernel)
+                                .stride(c.stride).padding(c.padding).dilation(c.dilation).groups(c.groups).bias(c.bias));
+    net.register_module("conv", m);
+    conv_forward = [m](const at::Tensor& x) mutable { return m->forward(x); };
+  }
+  std::function<at::Tensor(const at::Tensor&)> norm = [](const at::Tensor& x) { return x; };
+  if (c.batch_norm) {
+    if (three_d) {
+      auto b = net.register_module("bn", torch::nn::BatchNorm3d(c.out));
+      torch::NoGradGuard no_grad;
+      b->running_mean.uniform_(-0.5, 0.5);
+      b->running_var.uniform_(0.5, 2.0);
+      b->weight.uniform_(0.5, 1.5);
+      b->bias.uniform_(-0.5, 0.5);
+      norm = [b](const at::Tensor& x) { return b->forward(x); };
+    } else {
+      auto b = net.register_module("bn", torch::nn::BatchNorm2d(c.out));
+      torch::NoGradGuard no_grad;
+      b->running_mean.uniform_(-0.5, 0.5);
+      b->running_var.uniform_(0.5, 2.0);
+      b->weight.uniform_(0.5, 1.5);
+      b->bias.uniform_(-0.5, 0.5);
+      norm = [b](const at::Tensor& x) { return b->forward(x); };
+    }
+  }
+  // The residual is the input itself, cropped and tiled to the output's shape
+  // by a second convolution, so that it comes from the graph as a value.
+  Forward skip_forward;
+  if (c.residual) {
+    if (three_d) {
+      auto m = layers::Conv3d(torch::nn::Conv3dOptions(c.in, c.out, 1).stride(c.stride).bias(false));
+      net.register_module("skip", m);
+      skip_forward = [m](const at::Tensor& x) mutable { return m->forward(x); };
+    } else {
+      auto m = layers::Conv2d(torch::nn::Conv2dOptions(c.in, c.out, 1).stride(c.stride).bias(false));
+      net.register_module("skip", m);
+      skip_forward = [m](const at::Tensor& x) mutable { return m->forward(x); };
+    }
+  }
+  const std::string act = c.activation;
+  net.forward = [=](const at::Tensor& x) {
+    at::Tensor y = norm(conv_forward(x));
+    if (skip_forward) {
+      at::Tensor s = skip_forward(x);
+      // The 1x1 skip's output may be larger where the conv's padding shrinks it: crop.
+      for (int64_t d = 2; d < y.dim(); ++d) s = s.narrow(d, 0, y.size(d));
+      y = y + s.contiguous();
+    }
+    if (act == "relu") return torch::relu(y);
+    if (act == "leaky_relu") return torch::leaky_relu(y, 0.1);
+    if (act == "silu") return torch::silu(y);
+    if (act == "sigmoid") return torch::sigmoid(y);
+    if (act == "relu6") return torch::nn::functional::relu6(y);
+    if (act == "hardtanh") return torch::hardtanh(y, -0.5, 0.75);
+    return y;
+  };
+  expect_engine_equals_eager(net, c.input, c.id);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, EngineConv,
+    ::testing::Values(
+        ConvCase{"k3_odd_channels", 5, 7, 3, 1, 1, 1, 1, {1, 5, 13, 11}, true, false, false, ""},
+        ConvCase{"k3_bn_relu_batch3", 16, 24, 3, 1, 1, 1, 1, {3, 16, 9, 10}, false, true, false, "relu"},
+        ConvCase{"k3_stride2_residual", 24, 32, 3, 2, 1, 1, 1, {2, 24, 15, 17}, false, true, true, "relu"},
+        ConvCase{"k3_dilated2", 16, 16, 3, 1, 2, 2, 1, {1, 16, 20, 20}, true, false, false, "leaky_relu"},
+        ConvCase{"k3_dilated4_no_pad", 8, 12, 3, 1, 0, 4, 1, {1, 8, 21, 19}, false, false, false, "silu"},
+        ConvCase{"k1_residual_relu", 64, 64, 1, 1, 0, 1, 1, {1, 64, 7, 7}, false, true, true, "relu"},
+        ConvCase{"k1_stride2_sigmoid", 48, 96, 1, 2, 0, 1, 1, {1, 48, 14, 13}, true, false, false, "sigmoid"},
+        ConvCase{"k7_stem", 3, 64, 7, 2, 3, 1, 1, {2, 3, 33, 31}, false, true, false, "relu"},
+        ConvCase{"k5_pad_more_than_needed", 6, 10, 5, 3, 3, 1, 1, {1, 6, 11, 12}, true, false, false, "relu6"},
+        ConvCase{"groups4", 32, 32, 3, 1, 1, 1, 4, {1, 32, 12, 12}, false, true, false, "hardtanh"},
+        ConvCase{"depthwise", 24, 24, 3, 1, 1, 1, 24, {2, 24, 10, 9}, true, false, false, "relu"},
+        ConvCase{"winograd_size", 64, 64, 3, 1, 1, 1, 1, {1, 64, 28, 28}, false, true, true, "relu"},
+        ConvCase{"k3_3d", 5, 8, 3, 1, 1, 1, 1, {1, 5, 4, 9, 9}, true, false, false, "relu"},
+        ConvCase{"k3_3d_stride_residual", 16, 16, 3, 2, 1, 1, 1, {2, 16, 5, 8, 7}, false, true, true, "relu"}),
+    test::CaseName());
+
+struct PoolCase {
+  std::string id;
+  std::vector<int64_t> input;
+  std::function<at::Tensor(const at::Tensor&)> pool;
+  std::string name() const { return id; }
+};
+
+class EnginePool : public ::testing::TestWithParam<PoolCase> {};
+
+// The pooling reads a convolution's output, so that it meets the backend's layout.
+TEST_P(EnginePool, EqualsEager) {
+  const PoolCase& c = GetParam();
+  torch::manual_seed(8);
+  Net net;
+  const int64_t channels = c.input[1];
+  const bool three_d = c.input.size() == 5;
+  Forward conv;
+  if (three_d) {
+    auto m = net.register_module("conv", layers::Conv3d(torch::nn::Conv3dOptions(channels, channels, 1)));
+    conv = [m](const at::Tensor& x) mutable { return m->forward(x); };
+  } else {
+    auto m = net.register_module("conv", layers::Conv2d(torch::nn::Conv2dOptions(channels, channels, 1)));
+    conv = [m](const at::Tensor& x) mutable { return m->forward(x); };
+  }
+  const auto pool = c.pool;
+  net.forward = [=](const at::Tensor& x) { return pool(conv(x)); };
+  expect_engine_equals_eager(net, c.input, c.id);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, EnginePool,
+    ::testing::Values(
+        PoolCase{"max_3x3_s2_p1", {1, 16, 15, 14},
+                 [](const at::Tensor& x) { return torch::max_pool2d(x, {3, 3}, {2, 2}, {1, 1}); }},
+        PoolCase{"max_ceil_mode", {2, 5, 13, 12},
+                 [](const at::Tensor& x) { return torch::max_pool2d(x, {3, 3}, {2, 2}, {0, 0}, {1, 1}, true); }},
+        PoolCase{"max_floor_drops_a_row", {1, 8, 7, 7},
+                 [](const at::Tensor& x) { return torch::max_pool2d(x, {2, 2}, {2, 2}); }},
+        PoolCase{"max_dilated", {1, 8, 12, 12},
+                 [](const at::Tensor& x) { return torch::max_pool2d(x, {3, 3}, {1, 1}, {1, 1}, {2, 2}); }},
+        PoolCase{"max_sppf_5x5_s1", {1, 32, 10, 10},
+                 [](const at::Tensor& x) { return torch::max_pool2d(x, {5, 5}, {1, 1}, {2, 2}); }},
+        PoolCase{"avg_count_pad", {1, 12, 9, 11},
+                 [](const at::Tensor& x) { return torch::avg_pool2d(x, {3, 3}, {2, 2}, {1, 1}, false, true); }},
+        PoolCase{"avg_exclude_pad", {1, 12, 9, 11},
+                 [](const at::Tensor& x) { return torch::avg_pool2d(x, {3, 3}, {2, 2}, {1, 1}, false, false); }},
+        PoolCase{"avg_ceil_count_pad", {1, 7, 10, 10},
+                 [](const at::Tensor& x) { return torch::avg_pool2d(x, {3, 3}, {2, 2}, {1, 1}, true, true); }},
+        PoolCase{"adaptive_avg_1", {2, 20, 7, 7},
+                 [](const at::Tensor& x) { return torch::adaptive_avg_pool2d(x, {1, 1}); }},
+        PoolCase{"adaptive_avg_uneven", {1, 16, 10, 9},
+                 [](const at::Tensor& x) { return torch::adaptive_avg_pool2d(x, {3, 3}); }},
+        PoolCase{"max_3d", {1, 8, 6, 9, 9},
+                 [](const at::Tensor& x) { return torch::max_pool3d(x, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}); }},
+        PoolCase{"avg_3d_adaptive", {1, 16, 4, 7, 7},
+                 [](const at::Tensor& x) { return torch::adaptive_avg_pool3d(x, {1, 1, 1}); }},
+        PoolCase{"relu_add_after", {1, 16, 6, 6},
+                 [](const at::Tensor& x) { return torch::relu(x) + torch::sigmoid(x); }}),
+    test::CaseName());
+
+}  // namespace
+}  // namespace reskit
