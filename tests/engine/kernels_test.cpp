@@ -57,57 +57,51 @@ struct ConvCase {
 
 class EngineConv : public ::testing::TestWithParam<ConvCase> {};
 
+// A reskit convolution (2-D or 3-D) registered in `net`, as a function.
+Forward add_conv(Net& net, const std::string& name, bool three_d, int64_t in, int64_t out, int64_t kernel,
+                 int64_t stride, int64_t padding, int64_t dilation, int64_t groups, bool bias) {
+  if (three_d) {
+    auto m = net.register_module(name, layers::Conv3d(torch::nn::Conv3dOptions(in, out, kernel)
+                                                          .stride(stride).padding(padding).dilation(dilation)
+                                                          .groups(groups).bias(bias)));
+    return [m](const at::Tensor& x) mutable { return m->forward(x); };
+  }
+  auto m = net.register_module(name, layers::Conv2d(torch::nn::Conv2dOptions(in, out, kernel)
+                                                        .stride(stride).padding(padding).dilation(dilation)
+                                                        .groups(groups).bias(bias)));
+  return [m](const at::Tensor& x) mutable { return m->forward(x); };
+}
+
+// An eval-mode BatchNorm with random statistics and affine parameters.
+template <typename BatchNorm>
+Forward add_random_batch_norm(Net& net, int64_t channels) {
+  auto b = net.register_module("bn", BatchNorm(channels));
+  torch::NoGradGuard no_grad;
+  b->running_mean.uniform_(-0.5, 0.5);
+  b->running_var.uniform_(0.5, 2.0);
+  b->weight.uniform_(0.5, 1.5);
+  b->bias.uniform_(-0.5, 0.5);
+  return [b](const at::Tensor& x) mutable { return b->forward(x); };
+}
+
+Forward add_batch_norm(Net& net, bool three_d, int64_t channels) {
+  return three_d ? add_random_batch_norm<torch::nn::BatchNorm3d>(net, channels)
+                 : add_random_batch_norm<torch::nn::BatchNorm2d>(net, channels);
+}
+
 TEST_P(EngineConv, EqualsEager) {
   const ConvCase& c = GetParam();
   torch::manual_seed(7);
   Net net;
   const bool three_d = c.input.size() == 5;
-  Forward conv_forward;
-  if (three_d) {
-    auto m = layers::Conv3d(torch::nn::Conv3dOptions(c.in, c.out, c.kernel)
-                                .stride(c.stride).padding(c.padding).dilation(c.dilation).groups(c.groups).bias(c.bias));
-    net.register_module("conv", m);
-    conv_forward = [m](const at::Tensor& x) mutable { return m->forward(x); };
-  } else {
-    auto m = layers::Conv2d(torch::nn::Conv2dOptions(c.in, c.out, c.kernel)
-                                .stride(c.stride).padding(c.padding).dilation(c.dilation).groups(c.groups).bias(c.bias));
-    net.register_module("conv", m);
-    conv_forward = [m](const at::Tensor& x) mutable { return m->forward(x); };
-  }
+  const Forward conv_forward = add_conv(net, "conv", three_d, c.in, c.out, c.kernel, c.stride, c.padding, c.dilation,
+                                        c.groups, c.bias);
   std::function<at::Tensor(const at::Tensor&)> norm = [](const at::Tensor& x) { return x; };
-  if (c.batch_norm) {
-    if (three_d) {
-      auto b = net.register_module("bn", torch::nn::BatchNorm3d(c.out));
-      torch::NoGradGuard no_grad;
-      b->running_mean.uniform_(-0.5, 0.5);
-      b->running_var.uniform_(0.5, 2.0);
-      b->weight.uniform_(0.5, 1.5);
-      b->bias.uniform_(-0.5, 0.5);
-      norm = [b](const at::Tensor& x) { return b->forward(x); };
-    } else {
-      auto b = net.register_module("bn", torch::nn::BatchNorm2d(c.out));
-      torch::NoGradGuard no_grad;
-      b->running_mean.uniform_(-0.5, 0.5);
-      b->running_var.uniform_(0.5, 2.0);
-      b->weight.uniform_(0.5, 1.5);
-      b->bias.uniform_(-0.5, 0.5);
-      norm = [b](const at::Tensor& x) { return b->forward(x); };
-    }
-  }
+  if (c.batch_norm) norm = add_batch_norm(net, three_d, c.out);
   // The residual is the input itself, cropped and tiled to the output's shape
   // by a second convolution, so that it comes from the graph as a value.
   Forward skip_forward;
-  if (c.residual) {
-    if (three_d) {
-      auto m = layers::Conv3d(torch::nn::Conv3dOptions(c.in, c.out, 1).stride(c.stride).bias(false));
-      net.register_module("skip", m);
-      skip_forward = [m](const at::Tensor& x) mutable { return m->forward(x); };
-    } else {
-      auto m = layers::Conv2d(torch::nn::Conv2dOptions(c.in, c.out, 1).stride(c.stride).bias(false));
-      net.register_module("skip", m);
-      skip_forward = [m](const at::Tensor& x) mutable { return m->forward(x); };
-    }
-  }
+  if (c.residual) skip_forward = add_conv(net, "skip", three_d, c.in, c.out, 1, c.stride, 0, 1, 1, false);
   const std::string act = c.activation;
   net.forward = [=](const at::Tensor& x) {
     at::Tensor y = norm(conv_forward(x));
@@ -162,15 +156,7 @@ TEST_P(EnginePool, EqualsEager) {
   torch::manual_seed(8);
   Net net;
   const int64_t channels = c.input[1];
-  const bool three_d = c.input.size() == 5;
-  Forward conv;
-  if (three_d) {
-    auto m = net.register_module("conv", layers::Conv3d(torch::nn::Conv3dOptions(channels, channels, 1)));
-    conv = [m](const at::Tensor& x) mutable { return m->forward(x); };
-  } else {
-    auto m = net.register_module("conv", layers::Conv2d(torch::nn::Conv2dOptions(channels, channels, 1)));
-    conv = [m](const at::Tensor& x) mutable { return m->forward(x); };
-  }
+  const Forward conv = add_conv(net, "conv", c.input.size() == 5, channels, channels, 1, 1, 0, 1, 1, true);
   const auto pool = c.pool;
   net.forward = [=](const at::Tensor& x) { return pool(conv(x)); };
   expect_engine_equals_eager(net, c.input, c.id);

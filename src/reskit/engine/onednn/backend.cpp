@@ -1,6 +1,7 @@
 #include "backend.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <dnnl.hpp>
 #include <optional>
@@ -81,6 +82,7 @@ class PrimitiveStep : public Step {
   }
 
   std::string text() const override { return label_; }
+  void set_text(std::string text) override { label_ = std::move(text); }
 
  private:
   dnnl::primitive primitive_;
@@ -88,6 +90,48 @@ class PrimitiveStep : public Step {
   memory::desc scratchpad_;
   std::string label_;
 };
+
+// reskit's Winograd convolution between two buffers in its ISA's blocked layout.
+class WinogradStep : public Step {
+ public:
+  WinogradStep(std::shared_ptr<const kernels::WinogradConv> kernel, const Operand& src, const Operand& dst, bool sum)
+      : kernel_(std::move(kernel)), src_(src.id), dst_(dst.id) {
+    io.buffer_reads = {src_};
+    if (sum) io.buffer_reads.push_back(dst_);
+    io.buffer_writes = {dst_};
+  }
+
+  void run(RunContext& c, size_t) const override {
+    kernel_->run(static_cast<const float*>(c.buffer(src_)), static_cast<float*>(c.buffer(dst_)), c.scratchpad);
+  }
+
+  std::string text() const override { return text_; }
+  void set_text(std::string text) override { text_ = std::move(text); }
+
+ private:
+  std::shared_ptr<const kernels::WinogradConv> kernel_;
+  int64_t src_, dst_;
+  std::string text_;
+};
+
+// The epilogue reskit's Winograd applies, if it can apply this one.
+std::optional<kernels::WinogradEpilogue> winograd_epilogue(const ConvAttributes& a, bool sum) {
+  kernels::WinogradEpilogue e;
+  e.sum = sum;
+  using K = Activation::Kind;
+  using A = kernels::WinogradEpilogue::Activation;
+  switch (a.activation.kind) {
+    case K::kNone: e.activation = A::kNone; break;
+    case K::kRelu: e.activation = A::kRelu; break;
+    case K::kLeakyRelu: e.activation = A::kLeakyRelu; break;
+    case K::kClip: e.activation = A::kClip; break;
+    case K::kSilu:
+    case K::kSigmoid: return std::nullopt;
+  }
+  e.alpha = static_cast<float>(a.activation.alpha);
+  e.beta = static_cast<float>(a.activation.beta);
+  return e;
+}
 
 // A buffer copied into a new dense tensor (for the ATen fallback or a graph output).
 class ToTensorStep : public Step {
@@ -281,30 +325,43 @@ class OnednnBackend : public Backend {
     attr.set_post_ops(post_ops);
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
 
-    const bool has_bias = bv.constant.isTensor();
+    ConvLayer layer;
+    layer.shape = shape;
+    layer.weight = w;
+    if (bv.constant.isTensor()) layer.bias = bv.constant.toTensor().to(at::kFloat);
+    layer.attr = attr;
+    layer.epilogue = winograd_epilogue(a, residual.has_value());
     const std::optional<Operand> alias =
         residual ? reusable(l, n.inputs[3], residual->desc) : std::optional<Operand>();
-    const ConvChoice choice = choose_convolution(shape, has_bias, attr, src->desc,
-                                                 alias ? alias->desc : memory::desc());
+    const ConvChoice choice = choose_convolution(layer, src->desc, alias ? alias->desc : memory::desc());
 
-    const Operand x = in_layout(l, n.inputs[0], *src, choice.pd.src_desc());
-    const Operand weights = constant(w, weights_plain_desc(shape), choice.pd.weights_desc(), l);
-    l.copied_constant(n.inputs[1]);
-    std::vector<std::pair<int, Operand>> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, weights}};
-    if (has_bias) {
-      const at::Tensor b = bv.constant.toTensor().to(at::kFloat);
-      args.emplace_back(DNNL_ARG_BIAS, constant(b, plain_desc({b.numel()}), choice.pd.bias_desc(), l));
-      l.copied_constant(n.inputs[2]);
-    }
+    const Operand x = in_layout(l, n.inputs[0], *src, choice.src);
     Operand dst;
-    if (alias && alias->desc == choice.pd.dst_desc()) {
+    if (alias && alias->desc == choice.dst) {
       dst = *alias;
     } else {
-      dst = Operand::buffer(new_buffer(l, choice.pd.dst_desc(), out.sizes), choice.pd.dst_desc());
-      if (residual) add_reorder(l, *residual, dst);  // the sum post-op adds to what the destination holds
+      dst = Operand::buffer(new_buffer(l, choice.dst, out.sizes), choice.dst);
+      if (residual) add_reorder(l, *residual, dst);  // the sum adds to what the destination holds
     }
-    args.emplace_back(DNNL_ARG_DST, dst);
-    l.need_scratchpad(choice.pd.scratchpad_desc().get_size());
+    std::unique_ptr<Step> step;
+    if (choice.winograd) {
+      step = std::make_unique<WinogradStep>(choice.winograd, x, dst, residual.has_value());
+      l.need_scratchpad(choice.winograd->scratch_bytes(at::get_num_threads()));
+      l.add_weight_bytes(choice.winograd->weight_bytes());
+    } else {
+      std::vector<std::pair<int, Operand>> args = {
+          {DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, constant(w, weights_plain_desc(shape), choice.pd->weights_desc(), l)}};
+      if (layer.bias.defined())
+        args.emplace_back(DNNL_ARG_BIAS, constant(layer.bias, plain_desc({layer.bias.numel()}), choice.pd->bias_desc(), l));
+      args.emplace_back(DNNL_ARG_DST, dst);
+      l.need_scratchpad(choice.pd->scratchpad_desc().get_size());
+      auto primitive = std::make_unique<PrimitiveStep>(dnnl::convolution_forward(*choice.pd), std::move(args),
+                                                       choice.pd->scratchpad_desc(), "");
+      if (residual) primitive->reads_destination();
+      step = std::move(primitive);
+    }
+    l.copied_constant(n.inputs[1]);
+    l.copied_constant(n.inputs[2]);
 
     std::ostringstream label;
     label << "conv " << shape.kernel[0];
@@ -316,8 +373,7 @@ class OnednnBackend : public Backend {
     if (!a.activation.none()) tags += (tags.empty() ? "" : ",") + a.activation.name();
     if (!tags.empty()) label << " [" << tags << "]";
     label << " (" << choice.name << ")";
-    auto step = std::make_unique<PrimitiveStep>(choice.primitive, std::move(args), choice.pd.scratchpad_desc(), label.str());
-    if (residual) step->reads_destination();
+    step->set_text(label.str());
     step->flop = conv_flop(g, n);
     l.add_step(std::move(step));
     l.set_buffer(n.outputs[0], dst.id);

@@ -2,8 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
+#include <functional>
 #include <sstream>
+#include <unordered_map>
+
+#include <ATen/Parallel.h>
 
 #include "onednn_util.h"
 #include "tuning_cache.h"
@@ -28,29 +34,24 @@ bool good_impl(const dnnl::primitive_desc_base& pd) {
   return impl.rfind("jit", 0) == 0 || impl.rfind("brg", 0) == 0;
 }
 
-struct Candidate {
-  dnnl::convolution_forward::primitive_desc pd;
-  std::string name;
-};
-
-std::vector<Candidate> candidates(const ConvShape& s, bool has_bias, const dnnl::primitive_attr& attr,
-                                  const memory::desc& src, const memory::desc& dst) {
+std::vector<ConvChoice> candidates(const ConvLayer& layer, const memory::desc& src, const memory::desc& dst) {
+  const ConvShape& s = layer.shape;
   const memory::desc any_src(to_dims(s.src), memory::data_type::f32, memory::format_tag::any);
   const memory::desc any_dst(to_dims(s.dst), memory::data_type::f32, memory::format_tag::any);
   const memory::desc weights(weights_dims(s), memory::data_type::f32, memory::format_tag::any);
-  const memory::desc bias =
-      has_bias ? memory::desc({s.weights[0]}, memory::data_type::f32, memory::format_tag::any) : memory::desc();
+  const memory::desc bias = layer.bias.defined()
+                                ? memory::desc({s.weights[0]}, memory::data_type::f32, memory::format_tag::any)
+                                : memory::desc();
   memory::dims dilates;
   for (int64_t d : s.dilation) dilates.push_back(d - 1);
-  const bool unit_3x3 = s.groups == 1 &&
+  const bool unit_3x3 = s.groups == 1 && s.kernel.size() == 2 &&
                         std::all_of(s.kernel.begin(), s.kernel.end(), [](int64_t k) { return k == 3; }) &&
                         std::all_of(s.stride.begin(), s.stride.end(), [](int64_t v) { return v == 1; }) &&
-                        std::all_of(s.dilation.begin(), s.dilation.end(), [](int64_t v) { return v == 1; }) &&
-                        s.kernel.size() == 2;
+                        std::all_of(s.dilation.begin(), s.dilation.end(), [](int64_t v) { return v == 1; });
   std::vector<std::pair<dnnl::algorithm, const char*>> algorithms = {{dnnl::algorithm::convolution_direct, "direct"}};
   if (unit_3x3) algorithms.emplace_back(dnnl::algorithm::convolution_winograd, "winograd");
 
-  std::vector<Candidate> out;
+  std::vector<ConvChoice> out;
   const memory::desc wanted_dst = dst.get_size() > 0 ? dst : any_dst;
   for (const auto& [alg, alg_name] : algorithms) {
     for (const memory::desc& source : {src, any_src}) {
@@ -58,62 +59,100 @@ std::vector<Candidate> candidates(const ConvShape& s, bool has_bias, const dnnl:
         const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, alg, source, weights, bias,
                                                    wanted_dst, to_dims(s.stride), dilates, to_dims(s.padding_l),
                                                    to_dims(s.padding_r));
-        dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu_engine());
+        dnnl::convolution_forward::primitive_desc pd(desc, layer.attr, cpu_engine());
         if (!good_impl(pd)) continue;
-        const bool duplicate = std::any_of(out.begin(), out.end(), [&](const Candidate& c) {
-          return std::string(c.pd.impl_info_str()) == pd.impl_info_str() && c.pd.src_desc() == pd.src_desc();
+        const bool duplicate = std::any_of(out.begin(), out.end(), [&](const ConvChoice& c) {
+          return c.pd && std::string(c.pd->impl_info_str()) == pd.impl_info_str() && c.src == pd.src_desc();
         });
-        if (!duplicate) out.push_back({pd, std::string("onednn ") + alg_name + " " + pd.impl_info_str()});
+        if (!duplicate)
+          out.push_back({std::string("onednn ") + alg_name + " " + pd.impl_info_str(), pd.src_desc(), pd.dst_desc(), pd, nullptr});
       } catch (const dnnl::error&) {
         // no kernel for this combination
       }
     }
   }
+
+  // reskit's Winograd, on the blocked layout of its ISA.
+  const kernels::Isa isa = kernels::best_isa();
+  kernels::WinogradShape w;
+  if (unit_3x3 && layer.epilogue && s.src.size() == 4) {
+    w.batch = s.src[0];
+    w.in_channels = s.src[1];
+    w.out_channels = s.dst[1];
+    w.height = s.src[2];
+    w.width = s.src[3];
+    w.out_height = s.dst[2];
+    w.out_width = s.dst[3];
+    w.pad_top = s.padding_l[0];
+    w.pad_left = s.padding_l[1];
+  }
+  if (unit_3x3 && layer.epilogue && s.src.size() == 4 && kernels::WinogradConv::supports(w, isa)) {
+    const memory::format_tag tag = kernels::isa_lanes(isa) == 16 ? memory::format_tag::nChw16c : memory::format_tag::nChw8c;
+    const memory::desc blocked_src(to_dims(s.src), memory::data_type::f32, tag);
+    const memory::desc blocked_dst(to_dims(s.dst), memory::data_type::f32, tag);
+    if (dst.get_size() == 0 || dst == blocked_dst) {
+      auto kernel = std::make_shared<const kernels::WinogradConv>(w, layer.weight, layer.bias, *layer.epilogue, isa);
+      out.push_back({kernel->name(), blocked_src, blocked_dst, std::nullopt, kernel});
+    }
+  }
   return out;
 }
 
-// The least time of a few runs of `pd` on zeroed buffers, in ms, with the
+memory zeroed(const memory::desc& d) {
+  memory m(d, cpu_engine());
+  std::fill_n(static_cast<char*>(m.get_data_handle()), d.get_size(), 0);
+  return m;
+}
+
+// The least time of a few runs of `c` on zeroed buffers, in ms, with the
 // conversion its source would need if it differs from `src`.
-double time_candidate(const Candidate& c, const memory::desc& src) {
+double time_candidate(const ConvChoice& c, const memory::desc& src) {
   dnnl::stream stream(cpu_engine());
-  const dnnl::convolution_forward conv(c.pd);
-  std::unordered_map<int, memory> args;
-  const auto zeroed = [&](const memory::desc& d) {
-    memory m(d, cpu_engine());
-    std::fill_n(static_cast<char*>(m.get_data_handle()), d.get_size(), 0);
-    return m;
-  };
-  args.emplace(DNNL_ARG_SRC, zeroed(c.pd.src_desc()));
-  args.emplace(DNNL_ARG_WEIGHTS, zeroed(c.pd.weights_desc()));
-  if (c.pd.bias_desc().get_size() > 0) args.emplace(DNNL_ARG_BIAS, zeroed(c.pd.bias_desc()));
-  args.emplace(DNNL_ARG_DST, zeroed(c.pd.dst_desc()));
-  if (c.pd.scratchpad_desc().get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, zeroed(c.pd.scratchpad_desc()));
+  memory source = zeroed(c.src), destination = zeroed(c.dst);
   std::optional<dnnl::reorder> convert;
   memory given;
-  if (!(c.pd.src_desc() == src)) {
+  if (!(c.src == src)) {
     given = zeroed(src);
-    convert = dnnl::reorder(given, args.at(DNNL_ARG_SRC));
+    convert = dnnl::reorder(given, source);
+  }
+  std::function<void()> run;
+  std::unordered_map<int, memory> args;
+  std::vector<std::byte> scratch;
+  if (c.pd) {
+    args.emplace(DNNL_ARG_SRC, source);
+    args.emplace(DNNL_ARG_WEIGHTS, zeroed(c.pd->weights_desc()));
+    if (c.pd->bias_desc().get_size() > 0) args.emplace(DNNL_ARG_BIAS, zeroed(c.pd->bias_desc()));
+    args.emplace(DNNL_ARG_DST, destination);
+    if (c.pd->scratchpad_desc().get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, zeroed(c.pd->scratchpad_desc()));
+    run = [&, conv = dnnl::convolution_forward(*c.pd)] { conv.execute(stream, args); };
+  } else {
+    scratch.resize(c.winograd->scratch_bytes(at::get_num_threads()) + 64);
+    std::byte* aligned = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+    run = [&, aligned] {
+      c.winograd->run(static_cast<const float*>(source.get_data_handle()),
+                      static_cast<float*>(destination.get_data_handle()), aligned);
+    };
   }
   double best = std::numeric_limits<double>::infinity();
-  for (int run = 0; run < 4; ++run) {
+  for (int round = 0; round < 4; ++round) {
     const auto start = std::chrono::steady_clock::now();
-    if (convert) convert->execute(stream, given, args.at(DNNL_ARG_SRC));
-    conv.execute(stream, args);
+    if (convert) convert->execute(stream, given, source);
+    run();
     stream.wait();
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    if (run > 0) best = std::min(best, ms);  // the first run pays for the first touch
+    if (round > 0) best = std::min(best, ms);  // the first run pays for the first touch
   }
   return best;
 }
 
-std::string cache_key(const ConvShape& s, bool has_bias, const dnnl::primitive_attr& attr, const memory::desc& src,
-                      const memory::desc& dst) {
+std::string cache_key(const ConvLayer& layer, const memory::desc& src, const memory::desc& dst) {
+  const ConvShape& s = layer.shape;
   std::ostringstream k;
   k << "conv src=" << shape_text(s.src) << ":" << layout_name(src) << " w=" << shape_text(s.weights)
     << " dst=" << shape_text(s.dst) << ":" << (dst.get_size() ? layout_name(dst) : "any") << " k=" << shape_text(s.kernel)
     << " s=" << shape_text(s.stride) << " d=" << shape_text(s.dilation) << " pl=" << shape_text(s.padding_l)
-    << " pr=" << shape_text(s.padding_r) << " g=" << s.groups << " bias=" << has_bias
-    << " post=" << attr.get_post_ops().len();
+    << " pr=" << shape_text(s.padding_r) << " g=" << s.groups << " bias=" << layer.bias.defined()
+    << " post=" << layer.attr.get_post_ops().len();
   return k.str();
 }
 
@@ -130,38 +169,35 @@ memory::desc weights_plain_desc(const ConvShape& s) {
   return memory::desc(d, memory::data_type::f32, strides);
 }
 
-ConvChoice choose_convolution(const ConvShape& shape, bool has_bias, const dnnl::primitive_attr& attr,
-                              const memory::desc& src, const memory::desc& dst) {
-  const std::vector<Candidate> all = candidates(shape, has_bias, attr, src, dst);
+ConvChoice choose_convolution(const ConvLayer& layer, const memory::desc& src, const memory::desc& dst) {
+  std::vector<ConvChoice> all = candidates(layer, src, dst);
   if (all.empty()) {
-    if (dst.get_size() > 0) return choose_convolution(shape, has_bias, attr, src, memory::desc());
+    if (dst.get_size() > 0) return choose_convolution(layer, src, memory::desc());
     throw dnnl::error(dnnl_unimplemented, "no JIT convolution for this layer");
   }
   size_t pick = 0;
+  const auto label = [&](const ConvChoice& c) { return c.name + " src=" + layout_name(c.src); };
   if (all.size() > 1 && tuning_enabled()) {
-    const std::string key = cache_key(shape, has_bias, attr, src, dst);
+    const std::string key = cache_key(layer, src, dst);
     const std::optional<std::string> cached = find_tuned(key);
-    const auto named = [&](const std::string& name) {
-      for (size_t i = 0; i < all.size(); ++i)
-        if (all[i].name + " src=" + layout_name(all[i].pd.src_desc()) == name) return static_cast<int64_t>(i);
-      return int64_t{-1};
-    };
-    const int64_t known = cached ? named(*cached) : -1;
-    if (known >= 0) {
-      pick = static_cast<size_t>(known);
+    const auto known = std::find_if(all.begin(), all.end(), [&](const ConvChoice& c) { return cached && label(c) == *cached; });
+    if (known != all.end()) {
+      pick = static_cast<size_t>(known - all.begin());
     } else {
       double best = std::numeric_limits<double>::infinity();
+      const bool log = std::getenv("RESKIT_TUNE_LOG") != nullptr;
       for (size_t i = 0; i < all.size(); ++i) {
         const double ms = time_candidate(all[i], src);
+        if (log) std::fprintf(stderr, "tune %s: %.3f ms %s\n", key.c_str(), ms, label(all[i]).c_str());
         if (ms < best) {
           best = ms;
           pick = i;
         }
       }
-      store_tuned(key, all[pick].name + " src=" + layout_name(all[pick].pd.src_desc()));
+      store_tuned(key, label(all[pick]));
     }
   }
-  return {all[pick].pd, dnnl::convolution_forward(all[pick].pd), all[pick].name};
+  return all[pick];
 }
 
 }  // namespace reskit::engine::onednn

@@ -1,16 +1,24 @@
 #pragma once
-// Which oneDNN convolution runs a layer. The candidates are oneDNN's direct
-// algorithm and, for unit-stride 3x3 convolutions, its Winograd, each with
-// the source in the layout it comes in or in the one oneDNN prefers; only
-// JIT kernels count (never the reference or an im2col + GEMM one where a JIT
-// kernel exists). Where several qualify, each is timed on this machine and
-// the fastest kept; the choice is cached on disk (tuning_cache.h), keyed by
-// the CPU, oneDNN's version, the thread count and the layer's shape.
+// Which kernel runs a convolution layer. The candidates are oneDNN's direct
+// algorithm and, for unit-stride 3x3 convolutions, oneDNN's Winograd and
+// reskit's own F(4x4, 3x3) (kernels/winograd.h); oneDNN's with the source in
+// the layout it comes in or in the one oneDNN prefers. Only JIT kernels count
+// (never oneDNN's reference or im2col + GEMM where a JIT kernel exists).
+// Where several qualify, each is timed on this machine (with the conversion
+// its source would need) and the fastest kept; the choice is cached on disk
+// (tuning_cache.h), keyed by the CPU, the ISA cap, oneDNN's version, the
+// thread count and the layer.
 #include <dnnl.hpp>
 
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "reskit/engine/kernels/winograd.h"
 
 namespace reskit::engine::onednn {
 
@@ -20,16 +28,26 @@ struct ConvShape {
   int64_t groups = 1;
 };
 
-struct ConvChoice {
-  dnnl::convolution_forward::primitive_desc pd;
-  dnnl::convolution_forward primitive;
-  std::string name;  // "onednn direct jit:avx512_core", for dumps and profiles
+// The layer as the candidates need it: weights, bias (undefined: none), the
+// epilogue as oneDNN post-ops and as reskit's kernels take it (none if they cannot).
+struct ConvLayer {
+  ConvShape shape;
+  at::Tensor weight, bias;
+  dnnl::primitive_attr attr;
+  std::optional<kernels::WinogradEpilogue> epilogue;
 };
 
-// `src` is the layout the source comes in; `dst` one the destination should
-// have (a residual it overwrites), or an empty desc for oneDNN's choice.
-ConvChoice choose_convolution(const ConvShape& shape, bool has_bias, const dnnl::primitive_attr& attr,
-                              const dnnl::memory::desc& src, const dnnl::memory::desc& dst);
+struct ConvChoice {
+  std::string name;  // "onednn direct jit:avx512_core", "reskit winograd 4x4 avx512", for dumps and profiles
+  dnnl::memory::desc src, dst;
+  // One of the two:
+  std::optional<dnnl::convolution_forward::primitive_desc> pd;
+  std::shared_ptr<const kernels::WinogradConv> winograd;
+};
+
+// `src` is the layout the source comes in; `dst` one the destination must
+// have (a residual it overwrites), or an empty desc for the kernel's choice.
+ConvChoice choose_convolution(const ConvLayer& layer, const dnnl::memory::desc& src, const dnnl::memory::desc& dst);
 
 // The weights as PyTorch holds them: oihw (goihw for groups > 1).
 dnnl::memory::desc weights_plain_desc(const ConvShape& shape);

@@ -5,7 +5,8 @@
 // thread count measures again. The file is
 //   $RESKIT_TUNING_CACHE, or $XDG_CACHE_HOME/reskit/tuning.tsv, or ~/.cache/reskit/tuning.tsv;
 // RESKIT_TUNING_CACHE=off keeps choices in this process only, and RESKIT_TUNE=0
-// measures nothing (each layer takes its first candidate: oneDNN's direct).
+// measures nothing (each layer takes its first candidate: oneDNN's direct);
+// RESKIT_TUNE_LOG=1 prints every candidate's time on stderr as it is measured.
 #include <optional>
 #include <string>
 

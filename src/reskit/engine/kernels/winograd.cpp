@@ -1,0 +1,199 @@
+#include "reskit/engine/kernels/winograd.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+
+#include "reskit/core/cpu_features.h"
+#include "reskit/core/error.h"
+#include "reskit/engine/kernels/winograd_layer.h"
+
+namespace reskit::engine::kernels {
+namespace {
+
+// G, for U = G g G^T.
+at::Tensor g_matrix() {
+  return at::tensor({1.0 / 4, 0.0, 0.0,                 //
+                     -1.0 / 6, -1.0 / 6, -1.0 / 6,      //
+                     -1.0 / 6, 1.0 / 6, -1.0 / 6,       //
+                     1.0 / 24, 1.0 / 12, 1.0 / 6,       //
+                     1.0 / 24, -1.0 / 12, 1.0 / 6,      //
+                     0.0, 0.0, 1.0},
+                    at::kDouble)
+      .view({6, 3});
+}
+
+at::Tensor bt_matrix() {
+  return at::tensor({4.0, 0.0, -5.0, 0.0, 1.0, 0.0,    //
+                     0.0, -4.0, -4.0, 1.0, 1.0, 0.0,   //
+                     0.0, 4.0, -4.0, -1.0, 1.0, 0.0,   //
+                     0.0, -2.0, -1.0, 2.0, 1.0, 0.0,   //
+                     0.0, 2.0, -1.0, -2.0, 1.0, 0.0,   //
+                     0.0, 4.0, 0.0, -5.0, 0.0, 1.0},
+                    at::kDouble)
+      .view({6, 6});
+}
+
+at::Tensor at_matrix() {
+  return at::tensor({1.0, 1.0, 1.0, 1.0, 1.0, 0.0,     //
+                     0.0, 1.0, -1.0, 2.0, -2.0, 0.0,   //
+                     0.0, 1.0, 1.0, 4.0, 4.0, 0.0,     //
+                     0.0, 1.0, -1.0, 8.0, -8.0, 1.0},
+                    at::kDouble)
+      .view({4, 6});
+}
+
+// Tiles per block: a multiple of every ISA's micro-kernel rows (8, 6, 4),
+// and few enough that a block's transformed tiles stay in L2.
+constexpr int64_t kTileBlock = 24;
+
+}  // namespace
+
+struct WinogradConv::Layer {
+  WinogradLayer view;
+  Isa isa = Isa::kPortable;
+  at::Tensor u, bias;  // what view.u and view.bias point into
+};
+
+Isa best_isa() {
+#if RESKIT_X86_KERNELS
+  const CpuFeatures& f = cpu_features();
+  if (f.avx512f && f.avx512bw && f.avx512vl && f.fma) return Isa::kAvx512;
+  if (f.avx2 && f.fma) return Isa::kAvx2;
+#endif
+  return Isa::kPortable;
+}
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512: return "avx512";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kPortable: return "portable";
+  }
+  return "";
+}
+
+int isa_lanes(Isa isa) { return isa == Isa::kAvx512 ? 16 : 8; }
+
+bool WinogradConv::supports(const WinogradShape& s, Isa isa) {
+  const int lanes = isa_lanes(isa);
+  return s.in_channels > 0 && s.in_channels % lanes == 0 && s.out_channels % (2 * lanes) == 0 && s.out_height > 0 &&
+         s.out_width > 0 && s.pad_top >= 0 && s.pad_left >= 0 && s.pad_top <= 2 && s.pad_left <= 2;
+}
+
+WinogradConv::WinogradConv(const WinogradShape& s, const at::Tensor& weight, const at::Tensor& bias,
+                           WinogradEpilogue epilogue, Isa isa)
+    : layer_(std::make_unique<Layer>()) {
+  if (static_cast<int>(isa) > static_cast<int>(best_isa()))
+    throw Error(std::string("winograd: this CPU (or RESKIT_MAX_CPU_ISA) has no ") + isa_name(isa));
+  if (!supports(s, isa) || weight.dim() != 4 || weight.size(0) != s.out_channels ||
+      weight.size(1) != s.in_channels || weight.size(2) != 3 || weight.size(3) != 3)
+    throw Error("winograd: this kernel does not run that convolution");
+  Layer& l = *layer_;
+  l.isa = isa;
+  WinogradLayer& v = l.view;
+  v.n = s.batch;
+  v.ic = s.in_channels;
+  v.oc = s.out_channels;
+  v.h = s.height;
+  v.w = s.width;
+  v.oh = s.out_height;
+  v.ow = s.out_width;
+  v.pad_t = s.pad_top;
+  v.pad_l = s.pad_left;
+  v.lanes = isa_lanes(isa);
+  v.tiles_h = (s.out_height + 3) / 4;
+  v.tiles_w = (s.out_width + 3) / 4;
+  v.tiles = s.batch * v.tiles_h * v.tiles_w;
+  v.tile_block = kTileBlock;
+  v.blocks = (v.tiles + kTileBlock - 1) / kTileBlock;
+  // Output channels in chunks small enough that the stage-2 jobs (blocks x
+  // chunks) keep every thread busy: a 14x14 map is a single block.
+  const int64_t jobs_wanted = 4 * at::get_num_threads();
+  v.oc_chunk = v.oc;
+  while (v.blocks * (v.oc / v.oc_chunk) < jobs_wanted && v.oc_chunk % (4 * v.lanes) == 0) v.oc_chunk /= 2;
+
+  // U = G g G^T in float64, then [36][oc / 2W][ic][2W].
+  const at::Tensor g = g_matrix();
+  const at::Tensor u = at::matmul(at::matmul(g, weight.to(at::kDouble)), g.t());  // OC x IC x 6 x 6
+  const int64_t pair = 2 * v.lanes;
+  l.u = u.reshape({v.oc / pair, pair, v.ic, 36}).permute({3, 0, 2, 1}).contiguous().to(at::kFloat);
+  v.u = l.u.data_ptr<float>();
+  l.bias = bias.defined() ? bias.to(at::kFloat).contiguous() : at::zeros({v.oc}, at::kFloat);
+  v.bias = l.bias.data_ptr<float>();
+  v.sum = epilogue.sum;
+  v.activation = static_cast<int>(epilogue.activation);
+  v.alpha = epilogue.alpha;
+  v.beta = epilogue.beta;
+}
+
+WinogradConv::~WinogradConv() = default;
+
+Isa WinogradConv::isa() const { return layer_->isa; }
+int WinogradConv::lanes() const { return layer_->view.lanes; }
+size_t WinogradConv::weight_bytes() const { return static_cast<size_t>(layer_->u.numel()) * sizeof(float); }
+std::string WinogradConv::name() const { return std::string("reskit winograd 4x4 ") + isa_name(layer_->isa); }
+
+size_t WinogradConv::scratch_bytes(int threads) const {
+  const WinogradLayer& v = layer_->view;
+  const auto aligned = [](int64_t floats) { return static_cast<size_t>((floats * 4 + 63) / 64 * 64); };
+  return aligned(v.v_floats()) + static_cast<size_t>(std::max(threads, 1)) * aligned(v.m_floats());
+}
+
+void WinogradConv::run(const float* src, float* dst, std::byte* scratch) const {
+  const WinogradLayer& v = layer_->view;
+  const auto aligned = [](int64_t floats) { return static_cast<size_t>((floats * 4 + 63) / 64 * 64); };
+  float* transformed = reinterpret_cast<float*>(scratch);
+  float* m_base = reinterpret_cast<float*>(scratch + aligned(v.v_floats()));
+  const size_t m_stride = aligned(v.m_floats()) / sizeof(float);
+  auto input = winograd_input_portable;
+  auto output = winograd_output_portable;
+#if RESKIT_X86_KERNELS
+  if (layer_->isa == Isa::kAvx512) {
+    input = winograd_input_avx512;
+    output = winograd_output_avx512;
+  } else if (layer_->isa == Isa::kAvx2) {
+    input = winograd_input_avx2;
+    output = winograd_output_avx2;
+  }
+#endif
+  at::parallel_for(0, v.blocks * (v.ic / v.lanes), 1,
+                   [&](int64_t begin, int64_t end) { input(v, src, transformed, begin, end); });
+  // Each thread's M is its own; the pool's thread numbers index them.
+  at::parallel_for(0, v.blocks * v.chunks(), 1, [&](int64_t begin, int64_t end) {
+    output(v, transformed, m_base + static_cast<size_t>(at::get_thread_num()) * m_stride, dst, begin, end);
+  });
+}
+
+at::Tensor winograd_reference(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                              int64_t pad_top, int64_t pad_left, int64_t pad_bottom, int64_t pad_right,
+                              const at::Tensor& residual, WinogradEpilogue epilogue) {
+  const at::Tensor x = at::constant_pad_nd(input.to(at::kFloat), {pad_left, pad_right, pad_top, pad_bottom});
+  const int64_t n = x.size(0), oc = weight.size(0), oh = x.size(2) - 2, ow = x.size(3) - 2;
+  const int64_t th = (oh + 3) / 4, tw = (ow + 3) / 4;
+  // Whole tiles: pad the input on the bottom and the right to 4 x tiles + 2.
+  const at::Tensor xp = at::constant_pad_nd(x, {0, tw * 4 + 2 - x.size(3), 0, th * 4 + 2 - x.size(2)});
+  const at::Tensor bt = bt_matrix().to(at::kFloat), at_ = at_matrix().to(at::kFloat), g = g_matrix();
+  const at::Tensor u = at::matmul(at::matmul(g, weight.to(at::kDouble)), g.t()).to(at::kFloat);  // OC x IC x 6 x 6
+  at::Tensor out = at::zeros({n, oc, th * 4, tw * 4}, at::kFloat);
+  for (int64_t ty = 0; ty < th; ++ty)
+    for (int64_t tx = 0; tx < tw; ++tx) {
+      const at::Tensor d = xp.slice(2, ty * 4, ty * 4 + 6).slice(3, tx * 4, tx * 4 + 6);  // N x IC x 6 x 6
+      const at::Tensor v = at::matmul(at::matmul(bt, d), bt.t());
+      const at::Tensor m = at::einsum("nixy,oixy->noxy", {v, u});                      // N x OC x 6 x 6
+      out.slice(2, ty * 4, ty * 4 + 4).slice(3, tx * 4, tx * 4 + 4).copy_(at::matmul(at::matmul(at_, m), at_.t()));
+    }
+  out = out.slice(2, 0, oh).slice(3, 0, ow).contiguous();
+  if (bias.defined()) out += bias.to(at::kFloat).view({1, oc, 1, 1});
+  if (epilogue.sum) out += residual;
+  switch (epilogue.activation) {
+    case WinogradEpilogue::Activation::kRelu: out = out.clamp_min(0); break;
+    case WinogradEpilogue::Activation::kLeakyRelu: out = at::where(out > 0, out, out * epilogue.alpha); break;
+    case WinogradEpilogue::Activation::kClip: out = out.clamp(epilogue.alpha, epilogue.beta); break;
+    case WinogradEpilogue::Activation::kNone: break;
+  }
+  return out;
+}
+
+}  // namespace reskit::engine::kernels

@@ -1,0 +1,78 @@
+#pragma once
+// reskit's own Winograd F(4x4, 3x3) convolution: stride 1, dilation 1, no
+// groups, on oneDNN's blocked layouts (nChw16c with AVX-512, nChw8c with
+// AVX2 and the portable path), so that it sits between oneDNN's kernels with
+// no conversion. Per layer:
+//   weights   U = G g G^T, once, in float64 (36 frequencies x IC x OC);
+//   stage 1   each 6x6 input tile to V = B^T d B (all tiles, all channels);
+//   stage 2   per block of tiles and chunk of output channels: 36 GEMMs
+//             M = V U (a register-blocked micro-kernel), then Y = A^T M A
+//             with the bias, the residual already in the destination (a
+//             sum), and ReLU / LeakyReLU / clip, written straight to dst.
+// Stage 2 splits over tile blocks and output-channel chunks, so that small
+// maps (14x14: one block) still use every thread. Kernels: AVX-512, AVX2+FMA
+// and portable C++, chosen from cpu_features() (RESKIT_MAX_CPU_ISA caps it);
+// winograd_reference() is the scalar twin the tests hold them to.
+#include <ATen/core/Tensor.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace reskit::engine::kernels {
+
+enum class Isa { kPortable, kAvx2, kAvx512 };
+Isa best_isa();  // the widest the CPU (and its cap) allows
+const char* isa_name(Isa isa);
+int isa_lanes(Isa isa);  // the channel block: 16, 8, 8
+
+struct WinogradShape {
+  int64_t batch = 1, in_channels = 0, out_channels = 0;
+  int64_t height = 0, width = 0;          // input
+  int64_t out_height = 0, out_width = 0;  // output (stride 1: height + pad_top + pad_bottom - 2)
+  int64_t pad_top = 0, pad_left = 0;
+};
+
+// What the output transform applies after the bias: the residual the
+// destination holds (sum), then an activation.
+struct WinogradEpilogue {
+  bool sum = false;
+  enum class Activation { kNone, kRelu, kLeakyRelu, kClip } activation = Activation::kNone;
+  float alpha = 0, beta = 0;  // LeakyReLU's slope; clip's [alpha, beta]
+};
+
+class WinogradConv {
+ public:
+  // weight: OC x IC x 3 x 3 float; bias: OC, or undefined.
+  WinogradConv(const WinogradShape& shape, const at::Tensor& weight, const at::Tensor& bias,
+               WinogradEpilogue epilogue, Isa isa);
+  ~WinogradConv();
+
+  // Whether this kernel runs the layer: channels a multiple of the ISA's block (twice it for OC).
+  static bool supports(const WinogradShape& shape, Isa isa);
+
+  Isa isa() const;
+  int lanes() const;
+  size_t scratch_bytes(int threads) const;
+  size_t weight_bytes() const;
+  std::string name() const;  // "reskit winograd 4x4 avx512"
+
+  // src, dst: blocked N x C/lanes x H x W x lanes; scratch: scratch_bytes(threads) bytes, 64-aligned.
+  void run(const float* src, float* dst, std::byte* scratch) const;
+
+  struct Layer;  // the shape, transformed weights and epilogue, as the kernels read them
+
+ private:
+  std::unique_ptr<Layer> layer_;
+};
+
+// The twin: the same F(4x4, 3x3) transforms in plain float loops over dense
+// NCHW tensors (bias, sum with `residual` if defined, then the epilogue's
+// activation), for the tests.
+at::Tensor winograd_reference(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                              int64_t pad_top, int64_t pad_left, int64_t pad_bottom, int64_t pad_right,
+                              const at::Tensor& residual, WinogradEpilogue epilogue);
+
+}  // namespace reskit::engine::kernels
