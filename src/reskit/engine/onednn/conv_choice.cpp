@@ -104,16 +104,37 @@ memory zeroed(const memory::desc& d) {
   return m;
 }
 
+// `desc`'s dims in the layout of `like` (a format tag oneDNN names), or an
+// empty desc where `like`'s layout has no tag.
+memory::desc in_layout_of(const memory::desc& like, const memory::desc& desc) {
+  using tag = memory::format_tag;
+  for (const tag t : {tag::nchw, tag::nhwc, tag::nChw16c, tag::nChw8c, tag::ncdhw, tag::ndhwc, tag::nCdhw16c, tag::nCdhw8c}) {
+    try {
+      if (memory::desc(like.dims(), like.data_type(), t) == like) return memory::desc(desc.dims(), desc.data_type(), t);
+    } catch (const dnnl::error&) {
+      // another rank
+    }
+  }
+  return memory::desc();
+}
+
 // The least time of a few runs of `c` on zeroed buffers, in ms, with the
-// conversion its source would need if it differs from `src`.
+// conversions a change of layout costs: of the source into the candidate's
+// layout, and of its output back into the source's (what the next layer,
+// most likely in the network's prevailing layout, would pay).
 double time_candidate(const ConvChoice& c, const memory::desc& src) {
   dnnl::stream stream(cpu_engine());
   memory source = zeroed(c.src), destination = zeroed(c.dst);
-  std::optional<dnnl::reorder> convert;
-  memory given;
+  std::optional<dnnl::reorder> convert, convert_back;
+  memory given, back;
   if (!(c.src == src)) {
     given = zeroed(src);
     convert = dnnl::reorder(given, source);
+  }
+  const memory::desc back_desc = in_layout_of(src, c.dst);
+  if (back_desc.get_size() > 0 && !(back_desc == c.dst)) {
+    back = zeroed(back_desc);
+    convert_back = dnnl::reorder(destination, back);
   }
   std::function<void()> run;
   std::unordered_map<int, memory> args;
@@ -138,6 +159,7 @@ double time_candidate(const ConvChoice& c, const memory::desc& src) {
     const auto start = std::chrono::steady_clock::now();
     if (convert) convert->execute(stream, given, source);
     run();
+    if (convert_back) convert_back->execute(stream, destination, back);
     stream.wait();
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (round > 0) best = std::min(best, ms);  // the first run pays for the first touch
