@@ -98,18 +98,21 @@ TEST_P(EngineConv, EqualsEager) {
                                         c.groups, c.bias);
   std::function<at::Tensor(const at::Tensor&)> norm = [](const at::Tensor& x) { return x; };
   if (c.batch_norm) norm = add_batch_norm(net, three_d, c.out);
-  // The residual is the input itself, cropped and tiled to the output's shape
-  // by a second convolution, so that it comes from the graph as a value.
+  // The residual is the input through a 1x1 convolution of the same stride
+  // (a ResNet's downsample), cropped where the main one's padding shrinks it.
   Forward skip_forward;
   if (c.residual) skip_forward = add_conv(net, "skip", three_d, c.in, c.out, 1, c.stride, 0, 1, 1, false);
   const std::string act = c.activation;
   net.forward = [=](const at::Tensor& x) {
+    // The skip first, so that the convolution's sum post-op can take it.
+    at::Tensor s = skip_forward ? skip_forward(x) : at::Tensor();
     at::Tensor y = norm(conv_forward(x));
-    if (skip_forward) {
-      at::Tensor s = skip_forward(x);
+    if (s.defined()) {
       // The 1x1 skip's output may be larger where the conv's padding shrinks it: crop.
-      for (int64_t d = 2; d < y.dim(); ++d) s = s.narrow(d, 0, y.size(d));
-      y = y + s.contiguous();
+      bool crop = false;
+      for (int64_t d = 2; d < y.dim(); ++d) crop = crop || s.size(d) != y.size(d);
+      for (int64_t d = 2; crop && d < y.dim(); ++d) s = s.narrow(d, 0, y.size(d));
+      y = y + (crop ? s.contiguous() : s);
     }
     if (act == "relu") return torch::relu(y);
     if (act == "leaky_relu") return torch::leaky_relu(y, 0.1);
@@ -192,6 +195,57 @@ INSTANTIATE_TEST_SUITE_P(
         PoolCase{"relu_add_after", {1, 16, 6, 6},
                  [](const at::Tensor& x) { return torch::relu(x) + torch::sigmoid(x); }}),
     test::CaseName());
+
+
+// Graphs that tempt the lowering to overwrite what a later step still reads,
+// on oneDNN's direct kernels (RESKIT_TUNE=0: the choice cannot depend on
+// timing), at sizes where a kernel cannot hold its whole input in registers.
+class UntunedScope {
+ public:
+  UntunedScope() { setenv("RESKIT_TUNE", "0", 1); }
+  ~UntunedScope() { unsetenv("RESKIT_TUNE"); }
+};
+
+TEST(EngineAliasing, AConvolutionPlusItsOwnInputReadsTheInputWhole) {
+  torch::manual_seed(9);
+  UntunedScope untuned;
+  Net net;
+  const Forward pre = add_conv(net, "pre", false, 64, 64, 1, 1, 0, 1, 1, true);
+  const Forward conv = add_conv(net, "conv", false, 64, 64, 3, 1, 1, 1, 1, true);
+  net.forward = [=](const at::Tensor& x) {
+    const at::Tensor y = pre(x);  // a buffer the plan owns, read last by the sum
+    return torch::relu(conv(y) + y);
+  };
+  expect_engine_equals_eager(net, {1, 64, 56, 56}, "conv(y) + y");
+}
+
+TEST(EngineAliasing, AFlattenReadLaterIsNotOverwrittenBetween) {
+  torch::manual_seed(10);
+  UntunedScope untuned;
+  Net net;
+  const Forward conv = add_conv(net, "conv", false, 16, 32, 3, 1, 1, 1, 1, true);
+  auto fc = net.register_module("fc", torch::nn::Linear(32 * 4 * 4, 5));
+  net.forward = [=](const at::Tensor& x) mutable {
+    const at::Tensor y = conv(x);
+    const at::Tensor flat = y.flatten(1);
+    const at::Tensor r = torch::relu(y);  // reads y after the flatten, and may take its buffer
+    return fc->forward(flat) + r.sum({1, 2, 3}, true);
+  };
+  expect_engine_equals_eager(net, {2, 16, 4, 4}, "flatten, relu, linear");
+}
+
+TEST(EnginePlan, RefusesInputsOfAnotherDtypeOrDevice) {
+  Net net;
+  const Forward conv = add_conv(net, "conv", false, 4, 4, 3, 1, 1, 1, 1, true);
+  net.forward = conv;
+  net.eval();
+  const engine::TensorFunction f = [&](const std::vector<at::Tensor>& in) {
+    return std::vector<at::Tensor>{net.forward(in[0])};
+  };
+  const engine::Plan plan = engine::compile(net, f, {at::randn({1, 4, 8, 8})});
+  EXPECT_EQ(test::error_of([&] { plan.run({at::randn({1, 4, 8, 8}, at::kDouble)}); }),
+            "engine: input 0 is 1x4x8x8 Double on cpu, the plan was compiled for 1x4x8x8 Float on cpu");
+}
 
 }  // namespace
 }  // namespace reskit

@@ -138,7 +138,7 @@ TEST(Engine, APlanRefusesOtherShapesAndServesThreads) {
     plan.run({torch::randn({1, 4, 9, 8})});
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "engine: input 0 is 1x4x9x8, the plan was compiled for 1x4x8x8");
+    EXPECT_STREQ(e.what(), "engine: input 0 is 1x4x9x8 Float on cpu, the plan was compiled for 1x4x8x8 Float on cpu");
   }
   std::vector<at::Tensor> inputs, outputs(4);
   for (int i = 0; i < 4; ++i) inputs.push_back(torch::randn({1, 4, 8, 8}));

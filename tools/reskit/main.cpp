@@ -55,7 +55,12 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 }  // namespace
 
 int main(int argc, char** argv) {
-  reskit::pass_cpu_isa_cap_to_onednn();
+  try {
+    reskit::pass_cpu_isa_cap_to_onednn();
+  } catch (const reskit::Error& e) {
+    std::cerr << "reskit: " << e.what() << std::endl;
+    return 2;
+  }
   if (argc < 2) {
     print_usage(std::cerr);
     return 2;

@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <iterator>
 #include <fstream>
+#include <iterator>
+
+#include "reskit/core/error.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -109,7 +111,13 @@ const CpuFeatures& cpu_features() {
 }
 
 void pass_cpu_isa_cap_to_onednn() {
+  const char* cap = std::getenv("RESKIT_MAX_CPU_ISA");
   const int level = cap_level();
+  if (cap && level < 0) {
+    std::string names;
+    for (const IsaLevel& l : kLevels) names += (names.empty() ? "" : ", ") + std::string(l.name);
+    throw Error("RESKIT_MAX_CPU_ISA must be one of " + names + ", got '" + cap + "'");
+  }
   if (level >= 0 && !std::getenv("ONEDNN_MAX_CPU_ISA")) setenv("ONEDNN_MAX_CPU_ISA", kLevels[level].onednn, 0);
 }
 

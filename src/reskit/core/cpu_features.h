@@ -22,6 +22,7 @@ const CpuFeatures& cpu_features();
 
 // Hands RESKIT_MAX_CPU_ISA on to oneDNN as ONEDNN_MAX_CPU_ISA (unless that is
 // set), which oneDNN reads once, before its first kernel: call it first thing.
+// A name it does not know is a one-line reskit::Error listing the names.
 void pass_cpu_isa_cap_to_onednn();
 
 // The widest vector ISA usable here, as oneDNN names its levels:

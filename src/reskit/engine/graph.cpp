@@ -68,6 +68,35 @@ int64_t Graph::add_constant(c10::IValue v, std::string type) {
   return static_cast<int64_t>(values.size()) - 1;
 }
 
+std::optional<Activation> activation_of(const Graph& g, const Node& n) {
+  const std::string& k = n.kind;
+  const auto scalar = [&](size_t i) -> std::optional<double> {
+    if (i >= n.inputs.size() || !g.value(n.inputs[i]).is_constant) return std::nullopt;
+    const c10::IValue& v = g.value(n.inputs[i]).constant;
+    if (v.isDouble()) return v.toDouble();
+    if (v.isInt()) return static_cast<double>(v.toInt());
+    return std::nullopt;
+  };
+  Activation a;
+  if ((k == "aten::relu" || k == "aten::relu_") && n.inputs.size() == 1) {
+    a.kind = Activation::Kind::kRelu;
+  } else if ((k == "aten::leaky_relu" || k == "aten::leaky_relu_") && n.inputs.size() == 2 && scalar(1)) {
+    a.kind = Activation::Kind::kLeakyRelu;
+    a.alpha = *scalar(1);
+  } else if ((k == "aten::silu" || k == "aten::silu_") && n.inputs.size() == 1) {
+    a.kind = Activation::Kind::kSilu;
+  } else if ((k == "aten::sigmoid" || k == "aten::sigmoid_") && n.inputs.size() == 1) {
+    a.kind = Activation::Kind::kSigmoid;
+  } else if ((k == "aten::relu6" || k == "aten::relu6_") && n.inputs.size() == 1) {
+    a = {Activation::Kind::kClip, 0, 6};
+  } else if ((k == "aten::hardtanh" || k == "aten::hardtanh_") && n.inputs.size() == 3 && scalar(1) && scalar(2)) {
+    a = {Activation::Kind::kClip, *scalar(1), *scalar(2)};
+  } else {
+    return std::nullopt;
+  }
+  return a;
+}
+
 void release_constant(Graph& g, int64_t id) {
   Value& v = g.values[static_cast<size_t>(id)];
   if (!v.is_constant || !v.constant.isTensor()) return;

@@ -73,6 +73,11 @@ void release_constant(Graph& graph, int64_t value);
 // Every constant tensor that no node reads and that is not an output, released.
 void release_unused_constants(Graph& graph);
 
+// The activation a node applies to its only tensor input (aten::relu,
+// leaky_relu, silu, sigmoid, relu6, hardtanh and their in-place forms); none
+// for anything else. Its scalars must be constants (they are, in a trace).
+std::optional<Activation> activation_of(const Graph& graph, const Node& node);
+
 // A reskit::conv's multiply-adds x 2, from its traced shapes (0 if unknown).
 double conv_flop(const Graph& graph, const Node& node);
 

@@ -21,7 +21,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
   // Emits the steps of the node being lowered and returns true, or returns
-  // false (having emitted nothing) to leave it to ATen.
+  // false to leave it to ATen (a backend makes what can fail first, so that
+  // it emits nothing then).
   virtual bool lower(Lowering& lowering, const Node& node) = 0;
   // A step that copies buffer `buffer` into a new dense tensor at value `value`'s tensor home.
   virtual std::unique_ptr<Step> to_tensor(Lowering& lowering, int64_t value, int64_t buffer) = 0;

@@ -139,41 +139,6 @@ void convert_convolutions(Graph& g) {
   }
 }
 
-namespace {
-
-// The activation a node applies to its first input, as a conv post-op; none
-// for anything else. Scalars must be constants (they are, in a trace).
-std::optional<Activation> activation_of(const Graph& g, const Node& n) {
-  const std::string& k = n.kind;
-  const auto scalar = [&](size_t i) -> std::optional<double> {
-    if (i >= n.inputs.size() || !g.value(n.inputs[i]).is_constant) return std::nullopt;
-    const c10::IValue& v = g.value(n.inputs[i]).constant;
-    if (v.isDouble()) return v.toDouble();
-    if (v.isInt()) return static_cast<double>(v.toInt());
-    return std::nullopt;
-  };
-  Activation a;
-  if ((k == "aten::relu" || k == "aten::relu_") && n.inputs.size() == 1) {
-    a.kind = Activation::Kind::kRelu;
-  } else if ((k == "aten::leaky_relu" || k == "aten::leaky_relu_") && n.inputs.size() == 2 && scalar(1)) {
-    a.kind = Activation::Kind::kLeakyRelu;
-    a.alpha = *scalar(1);
-  } else if ((k == "aten::silu" || k == "aten::silu_") && n.inputs.size() == 1) {
-    a.kind = Activation::Kind::kSilu;
-  } else if ((k == "aten::sigmoid" || k == "aten::sigmoid_") && n.inputs.size() == 1) {
-    a.kind = Activation::Kind::kSigmoid;
-  } else if ((k == "aten::relu6" || k == "aten::relu6_") && n.inputs.size() == 1) {
-    a = {Activation::Kind::kClip, 0, 6};
-  } else if ((k == "aten::hardtanh" || k == "aten::hardtanh_") && n.inputs.size() == 3 && scalar(1) && scalar(2)) {
-    a = {Activation::Kind::kClip, *scalar(1), *scalar(2)};
-  } else {
-    return std::nullopt;
-  }
-  return a;
-}
-
-}  // namespace
-
 void fuse_conv_epilogues(Graph& g) {
   std::vector<bool> erase(g.nodes.size(), false);
   bool changed = true;
@@ -196,9 +161,10 @@ void fuse_conv_epilogues(Graph& g) {
         if (p < 0 || erase[static_cast<size_t>(p)] || uses[static_cast<size_t>(x)] != 1) continue;
         Node& conv = g.nodes[static_cast<size_t>(p)];
         if (conv.kind != "reskit::conv" || !conv.conv.activation.none() || (add && conv.conv.residual)) continue;
-        // aten::add_ writes its first argument; fused, the sum goes to the conv's
-        // output instead, so nothing else may read that argument.
-        if (add && n.kind == "aten::add_" && side != 0 && uses[static_cast<size_t>(n.inputs[0])] != 1) continue;
+        // aten::add_ writes its first argument: fused, the sum goes to the
+        // conv's output instead, which is right only when that argument is
+        // the conv's output itself (a graph input or a view would see eager's write).
+        if (add && n.kind == "aten::add_" && side != 0) continue;
         if (add) {
           const int64_t other = n.inputs[1 - side];
           // The residual must exist before the conv runs, and have the output's

@@ -5,12 +5,14 @@
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
-#include <malloc.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <sstream>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "reskit/core/error.h"
 #include "reskit/core/text_format.h"
@@ -30,6 +32,14 @@ std::unique_ptr<Backend> make_cpu_backend() {
   return onednn::make_backend();
 #else
   return nullptr;
+#endif
+}
+
+// What the passes and the lowering let go of (the unfolded and the folded
+// weights) lies free in malloc's heap, where glibc keeps it: give it back.
+void return_freed_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
 #endif
 }
 
@@ -59,6 +69,7 @@ struct Plan::Impl {
   size_t scratchpad_bytes = 0, weight_bytes = 0;
   std::vector<std::vector<int64_t>> releases;  // per step: the tensor values it is the last to touch
   std::vector<std::vector<int64_t>> input_sizes;
+  std::vector<std::pair<at::ScalarType, at::Device>> input_kinds;
   std::vector<std::pair<std::string, std::string>> dumps;
   int threads = 1;
 
@@ -96,11 +107,16 @@ struct Plan::Impl {
       throw Error("engine: the plan takes " + std::to_string(input_sizes.size()) + " inputs, got " +
                   std::to_string(inputs.size()));
     for (size_t i = 0; i < inputs.size(); ++i)
-      if (inputs[i].sizes().vec() != input_sizes[i])
-        throw Error("engine: input " + std::to_string(i) + " is " + sizes_text(inputs[i].sizes().vec()) +
-                    ", the plan was compiled for " + sizes_text(input_sizes[i]));
+      if (inputs[i].sizes().vec() != input_sizes[i] || inputs[i].scalar_type() != input_kinds[i].first ||
+          inputs[i].device() != input_kinds[i].second)
+        throw Error("engine: input " + std::to_string(i) + " is " + sizes_text(inputs[i].sizes().vec()) + " " +
+                    c10::toString(inputs[i].scalar_type()) + " on " + inputs[i].device().str() +
+                    ", the plan was compiled for " + sizes_text(input_sizes[i]) + " " +
+                    c10::toString(input_kinds[i].first) + " on " + input_kinds[i].second.str());
     // OpenMP's thread count is per calling thread: a run from a new thread
-    // takes the plan's, not OpenMP's default of every CPU.
+    // takes the plan's (the kernels' scratch is sized for it), not OpenMP's
+    // default of every CPU. LibTorch's setter also sets its process-wide count,
+    // to the same value.
     if (at::get_num_threads() != threads) at::set_num_threads(threads);
     at::NoGradGuard no_grad;
     std::unique_ptr<Context> context = take_context();
@@ -127,8 +143,9 @@ struct Plan::Impl {
     }
     std::vector<at::Tensor> outputs;
     for (int64_t v : graph.outputs) {
-      const c10::IValue& out = graph.value(v).is_constant ? graph.value(v).constant : c.values[static_cast<size_t>(v)];
-      outputs.push_back(out.toTensor());
+      // A constant output is copied: a caller's write must not reach later runs.
+      outputs.push_back(graph.value(v).is_constant ? graph.value(v).constant.toTensor().clone()
+                                                   : c.values[static_cast<size_t>(v)].toTensor());
     }
     return outputs;
   }
@@ -192,10 +209,13 @@ Plan compile(torch::nn::Module& root, const TensorFunction& forward, const std::
   for (const Pass& pass : passes()) {
     pass.run(p.graph);
     release_unused_constants(p.graph);
-    malloc_trim(0);
+    return_freed_memory();
     if (options.dump) p.dumps.emplace_back(pass.name, to_text(p.graph));
   }
-  for (const at::Tensor& t : example) p.input_sizes.push_back(t.sizes().vec());
+  for (const at::Tensor& t : example) {
+    p.input_sizes.push_back(t.sizes().vec());
+    p.input_kinds.emplace_back(t.scalar_type(), t.device());
+  }
   p.threads = at::get_num_threads();
 
   bool cpu = true;
@@ -234,9 +254,7 @@ Plan compile(torch::nn::Module& root, const TensorFunction& forward, const std::
   for (size_t v = 0; v < last_touch.size(); ++v)
     if (last_touch[v] >= 0) p.releases[static_cast<size_t>(last_touch[v])].push_back(static_cast<int64_t>(v));
   p.memory_plan = plan_memory(lifetimes);
-  // What the passes and the lowering let go of (the unfolded and the folded
-  // weights) lies free in malloc's heap, where glibc keeps it: give it back.
-  malloc_trim(0);
+  return_freed_memory();
   if (options.dump) p.dumps.emplace_back("lowered", plan.steps_text());
   return plan;
 }

@@ -45,8 +45,6 @@ class Step {
   virtual void run(RunContext& context, size_t index) const = 0;
   // One line for dumps and profiles: "conv 3x3/1 64->64 56x56 [add,relu] (onednn direct)".
   virtual std::string text() const = 0;
-  // Steps whose text the lowering writes after making them.
-  virtual void set_text(std::string) {}
 
   StepIo io;
   double flop = 0;  // multiply-adds x 2 of one run, for the profile

@@ -3,9 +3,8 @@
 #include <ATen/core/grad_mode.h>
 #include <c10/util/Exception.h>
 
-#include <utility>
-
 #include "reskit/core/error.h"
+#include "reskit/core/text_format.h"
 #include "reskit/engine/plan.h"
 #include "reskit/tasks/memory_check.h"
 #include "reskit/tasks/model_setup.h"
@@ -32,17 +31,24 @@ EngineRunner::~EngineRunner() = default;
 std::vector<at::Tensor> EngineRunner::operator()(const std::vector<at::Tensor>& inputs) const {
   std::vector<IntList> sizes;
   for (const at::Tensor& x : inputs) sizes.push_back(x.sizes().vec());
-  check_forward_memory(name_, *module_, forward_, sizes);
   at::NoGradGuard no_grad;
   try {
-    if (engine_ == Engine::kEager) return forward_(inputs);
+    if (engine_ == Engine::kEager) {
+      check_forward_memory(name_, *module_, forward_, sizes);
+      return forward_(inputs);
+    }
     std::shared_ptr<const engine::Plan> plan;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       std::shared_ptr<const engine::Plan>& slot = plans_[sizes];
       if (!slot) {
+        if (weights_taken_)
+          throw Error(name_ + ": the fast engine's first plan took the model's weights; it cannot compile for " +
+                      sizes_text(sizes));
+        check_forward_memory(name_, *module_, forward_, sizes);
         engine::CompileOptions options;
-        options.take_weights = std::exchange(take_weights_, false);
+        options.take_weights = take_weights_;
+        weights_taken_ = take_weights_;  // even if this compile fails: the weights may be gone
         slot = std::make_shared<const engine::Plan>(engine::compile(*module_, forward_, inputs, options));
       }
       plan = slot;

@@ -40,7 +40,8 @@ class EngineRunner {
   std::shared_ptr<torch::nn::Module> module_;
   models::Forward forward_;
   Engine engine_;
-  mutable bool take_weights_ = false;
+  mutable bool take_weights_ = false;  // the next compile takes the weights
+  mutable bool weights_taken_ = false;  // a compile took them: no other can run
   mutable std::mutex mutex_;
   mutable std::map<std::vector<std::vector<int64_t>>, std::shared_ptr<const engine::Plan>> plans_;
 };

@@ -44,6 +44,9 @@ at::Tensor at_matrix() {
       .view({4, 6});
 }
 
+// The bytes of `floats` floats, rounded up to a cache line.
+size_t aligned(int64_t floats) { return static_cast<size_t>((floats * 4 + 63) / 64 * 64); }
+
 // Tiles per block: a multiple of every ISA's micro-kernel rows (8, 6, 4),
 // and few enough that a block's transformed tiles stay in L2.
 constexpr int64_t kTileBlock = 24;
@@ -51,9 +54,9 @@ constexpr int64_t kTileBlock = 24;
 }  // namespace
 
 struct WinogradConv::Layer {
-  WinogradLayer view;
+  WinogradLayer args;  // what the kernels read
   Isa isa = Isa::kPortable;
-  at::Tensor u, bias;  // what view.u and view.bias point into
+  at::Tensor u, bias;  // what args.u and args.bias point into
 };
 
 Isa best_isa() {
@@ -90,9 +93,9 @@ WinogradConv::WinogradConv(const WinogradShape& s, const at::Tensor& weight, con
   if (!supports(s, isa) || weight.dim() != 4 || weight.size(0) != s.out_channels ||
       weight.size(1) != s.in_channels || weight.size(2) != 3 || weight.size(3) != 3)
     throw Error("winograd: this kernel does not run that convolution");
-  Layer& l = *layer_;
-  l.isa = isa;
-  WinogradLayer& v = l.view;
+  Layer& layer = *layer_;
+  layer.isa = isa;
+  WinogradLayer& v = layer.args;
   v.n = s.batch;
   v.ic = s.in_channels;
   v.oc = s.out_channels;
@@ -113,15 +116,18 @@ WinogradConv::WinogradConv(const WinogradShape& s, const at::Tensor& weight, con
   const int64_t jobs_wanted = 4 * at::get_num_threads();
   v.oc_chunk = v.oc;
   while (v.blocks * (v.oc / v.oc_chunk) < jobs_wanted && v.oc_chunk % (4 * v.lanes) == 0) v.oc_chunk /= 2;
+  v.chunks = v.oc / v.oc_chunk;
+  v.v_floats = v.blocks * 36 * v.tile_block * v.ic;
+  v.m_floats = 36 * v.tile_block * v.oc_chunk;
 
   // U = G g G^T in float64, then [36][oc / 2W][ic][2W].
   const at::Tensor g = g_matrix();
   const at::Tensor u = at::matmul(at::matmul(g, weight.to(at::kDouble)), g.t());  // OC x IC x 6 x 6
   const int64_t pair = 2 * v.lanes;
-  l.u = u.reshape({v.oc / pair, pair, v.ic, 36}).permute({3, 0, 2, 1}).contiguous().to(at::kFloat);
-  v.u = l.u.data_ptr<float>();
-  l.bias = bias.defined() ? bias.to(at::kFloat).contiguous() : at::zeros({v.oc}, at::kFloat);
-  v.bias = l.bias.data_ptr<float>();
+  layer.u = u.reshape({v.oc / pair, pair, v.ic, 36}).permute({3, 0, 2, 1}).contiguous().to(at::kFloat);
+  v.u = layer.u.data_ptr<float>();
+  layer.bias = bias.defined() ? bias.to(at::kFloat).contiguous() : at::zeros({v.oc}, at::kFloat);
+  v.bias = layer.bias.data_ptr<float>();
   v.sum = epilogue.sum;
   v.activation = static_cast<int>(epilogue.activation);
   v.alpha = epilogue.alpha;
@@ -131,22 +137,20 @@ WinogradConv::WinogradConv(const WinogradShape& s, const at::Tensor& weight, con
 WinogradConv::~WinogradConv() = default;
 
 Isa WinogradConv::isa() const { return layer_->isa; }
-int WinogradConv::lanes() const { return layer_->view.lanes; }
+int WinogradConv::lanes() const { return layer_->args.lanes; }
 size_t WinogradConv::weight_bytes() const { return static_cast<size_t>(layer_->u.numel()) * sizeof(float); }
 std::string WinogradConv::name() const { return std::string("reskit winograd 4x4 ") + isa_name(layer_->isa); }
 
 size_t WinogradConv::scratch_bytes(int threads) const {
-  const WinogradLayer& v = layer_->view;
-  const auto aligned = [](int64_t floats) { return static_cast<size_t>((floats * 4 + 63) / 64 * 64); };
-  return aligned(v.v_floats()) + static_cast<size_t>(std::max(threads, 1)) * aligned(v.m_floats());
+  const WinogradLayer& v = layer_->args;
+  return aligned(v.v_floats) + static_cast<size_t>(std::max(threads, 1)) * aligned(v.m_floats);
 }
 
 void WinogradConv::run(const float* src, float* dst, std::byte* scratch) const {
-  const WinogradLayer& v = layer_->view;
-  const auto aligned = [](int64_t floats) { return static_cast<size_t>((floats * 4 + 63) / 64 * 64); };
+  const WinogradLayer& v = layer_->args;
   float* transformed = reinterpret_cast<float*>(scratch);
-  float* m_base = reinterpret_cast<float*>(scratch + aligned(v.v_floats()));
-  const size_t m_stride = aligned(v.m_floats()) / sizeof(float);
+  float* m_base = reinterpret_cast<float*>(scratch + aligned(v.v_floats));
+  const size_t m_stride = aligned(v.m_floats) / sizeof(float);
   auto input = winograd_input_portable;
   auto output = winograd_output_portable;
 #if RESKIT_X86_KERNELS
@@ -161,7 +165,7 @@ void WinogradConv::run(const float* src, float* dst, std::byte* scratch) const {
   at::parallel_for(0, v.blocks * (v.ic / v.lanes), 1,
                    [&](int64_t begin, int64_t end) { input(v, src, transformed, begin, end); });
   // Each thread's M is its own; the pool's thread numbers index them.
-  at::parallel_for(0, v.blocks * v.chunks(), 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, v.blocks * v.chunks, 1, [&](int64_t begin, int64_t end) {
     output(v, transformed, m_base + static_cast<size_t>(at::get_thread_num()) * m_stride, dst, begin, end);
   });
 }

@@ -118,17 +118,19 @@ struct Winograd {
     if (r < rows) gemm_tail(rows - r, v + r * ldv, ldv, u, ic, m + r * ldm, ldm);
   }
 
+  // max and min give their second operand where either is NaN (x86's rule,
+  // and V's): x goes second, so that NaN comes through as in PyTorch.
   static T activate(const WinogradLayer& L, T x) {
     switch (L.activation) {
-      case 1: return V::max(x, V::zero());
+      case 1: return V::max(V::zero(), x);
       case 2: return V::select_positive(x, V::mul(x, V::set1(L.alpha)));
-      case 3: return V::min(V::max(x, V::set1(L.alpha)), V::set1(L.beta));
+      case 3: return V::min(V::set1(L.beta), V::max(V::set1(L.alpha), x));
       default: return x;
     }
   }
 
   static void output(const WinogradLayer& L, const float* v, float* m, float* dst, int64_t begin, int64_t end) {
-    const int64_t chunks = L.chunks(), panels = L.oc / (2 * W), chunk_panels = L.oc_chunk / (2 * W);
+    const int64_t chunks = L.chunks, panels = L.oc / (2 * W), chunk_panels = L.oc_chunk / (2 * W);
     const int64_t ocbs = L.oc / W;
     for (int64_t job = begin; job < end; ++job) {
       const int64_t b = job / chunks, c = job % chunks;

@@ -1,9 +1,9 @@
 #pragma once
 // What the Winograd kernels of every ISA read: one layer's sizes, blocking
 // and transformed weights, in plain types. The ISA files (x86/, portable/)
-// include this and nothing of LibTorch's, so that no inline function of a
-// shared header is compiled with AVX-512 flags and picked by the linker for
-// the rest of the library.
+// include this and nothing of LibTorch's, and it defines no function, so that
+// no inline function of a shared header is compiled with AVX-512 flags and
+// picked by the linker for the rest of the library.
 #include <cstddef>
 #include <cstdint>
 
@@ -24,10 +24,9 @@ struct WinogradLayer {
   int activation = 0;           // 0 none, 1 ReLU, 2 LeakyReLU(alpha), 3 clip(alpha, beta)
   float alpha = 0, beta = 0;
 
-  int64_t chunks() const { return oc / oc_chunk; }
+  int64_t chunks = 0;  // oc / oc_chunk
   // Stage 1 writes V[blocks][36][tile_block][ic]; each stage-2 job's M is [36][tile_block][oc_chunk].
-  int64_t v_floats() const { return blocks * 36 * tile_block * ic; }
-  int64_t m_floats() const { return 36 * tile_block * oc_chunk; }
+  int64_t v_floats = 0, m_floats = 0;
 };
 
 // Stage 1 for jobs [begin, end) of blocks x (ic / lanes): the input tiles' transforms into v.

@@ -82,7 +82,6 @@ class PrimitiveStep : public Step {
   }
 
   std::string text() const override { return label_; }
-  void set_text(std::string text) override { label_ = std::move(text); }
 
  private:
   dnnl::primitive primitive_;
@@ -94,8 +93,9 @@ class PrimitiveStep : public Step {
 // reskit's Winograd convolution between two buffers in its ISA's blocked layout.
 class WinogradStep : public Step {
  public:
-  WinogradStep(std::shared_ptr<const kernels::WinogradConv> kernel, const Operand& src, const Operand& dst, bool sum)
-      : kernel_(std::move(kernel)), src_(src.id), dst_(dst.id) {
+  WinogradStep(std::shared_ptr<const kernels::WinogradConv> kernel, const Operand& src, const Operand& dst, bool sum,
+               std::string label)
+      : kernel_(std::move(kernel)), src_(src.id), dst_(dst.id), text_(std::move(label)) {
     io.buffer_reads = {src_};
     if (sum) io.buffer_reads.push_back(dst_);
     io.buffer_writes = {dst_};
@@ -106,13 +106,19 @@ class WinogradStep : public Step {
   }
 
   std::string text() const override { return text_; }
-  void set_text(std::string text) override { text_ = std::move(text); }
 
  private:
   std::shared_ptr<const kernels::WinogradConv> kernel_;
   int64_t src_, dst_;
   std::string text_;
 };
+
+// "add,relu": what a convolution applies after itself.
+std::string conv_tags(const ConvAttributes& a) {
+  std::string tags = a.residual ? "add" : "";
+  if (!a.activation.none()) tags += (tags.empty() ? "" : ",") + a.activation.name();
+  return tags;
+}
 
 // The epilogue reskit's Winograd applies, if it can apply this one.
 std::optional<kernels::WinogradEpilogue> winograd_epilogue(const ConvAttributes& a, bool sum) {
@@ -158,8 +164,6 @@ class ToTensorStep : public Step {
   std::vector<int64_t> sizes_;
   dnnl::reorder reorder_;
 };
-
-memory::dims to_dims(const std::vector<int64_t>& v) { return memory::dims(v.begin(), v.end()); }
 
 std::optional<std::vector<int64_t>> int_list(const Graph& g, int64_t id) {
   const Value& v = g.value(id);
@@ -325,15 +329,39 @@ class OnednnBackend : public Backend {
     attr.set_post_ops(post_ops);
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
 
+    const std::string tags = conv_tags(a);
     ConvLayer layer;
     layer.shape = shape;
     layer.weight = w;
     if (bv.constant.isTensor()) layer.bias = bv.constant.toTensor().to(at::kFloat);
     layer.attr = attr;
+    layer.post_ops = tags;
     layer.epilogue = winograd_epilogue(a, residual.has_value());
-    const std::optional<Operand> alias =
-        residual ? reusable(l, n.inputs[3], residual->desc) : std::optional<Operand>();
+    // The output may overwrite its residual in place, but never the input
+    // the convolution still reads (conv(x) + x).
+    std::optional<Operand> alias = residual && n.inputs[3] != n.inputs[0]
+                                       ? reusable(l, n.inputs[3], residual->desc)
+                                       : std::optional<Operand>();
+    if (alias && src->kind == Operand::Kind::kBuffer && alias->id == src->id) alias.reset();
     const ConvChoice choice = choose_convolution(layer, src->desc, alias ? alias->desc : memory::desc());
+
+    // Everything that can fail is made before anything is emitted.
+    std::ostringstream label;
+    label << "conv " << shape.kernel[0];
+    for (size_t d = 1; d < spatial; ++d) label << "x" << shape.kernel[d];
+    label << "/" << shape.stride[0] << " " << in_sizes[1] << "->" << out.sizes[1];
+    if (a.groups > 1) label << " g" << a.groups;
+    label << " " << spatial_text(out.sizes);
+    if (!tags.empty()) label << " [" << tags << "]";
+    label << " (" << choice.name << ")";
+    std::optional<dnnl::convolution_forward> primitive;
+    std::optional<Operand> weights, bias;
+    if (choice.pd) {
+      primitive = dnnl::convolution_forward(*choice.pd);
+      weights = constant(w, weights_plain_desc(shape), choice.pd->weights_desc(), l);
+      if (layer.bias.defined())
+        bias = constant(layer.bias, plain_desc({layer.bias.numel()}), choice.pd->bias_desc(), l);
+    }
 
     const Operand x = in_layout(l, n.inputs[0], *src, choice.src);
     Operand dst;
@@ -345,35 +373,20 @@ class OnednnBackend : public Backend {
     }
     std::unique_ptr<Step> step;
     if (choice.winograd) {
-      step = std::make_unique<WinogradStep>(choice.winograd, x, dst, residual.has_value());
+      step = std::make_unique<WinogradStep>(choice.winograd, x, dst, residual.has_value(), label.str());
       l.need_scratchpad(choice.winograd->scratch_bytes(at::get_num_threads()));
       l.add_weight_bytes(choice.winograd->weight_bytes());
     } else {
-      std::vector<std::pair<int, Operand>> args = {
-          {DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, constant(w, weights_plain_desc(shape), choice.pd->weights_desc(), l)}};
-      if (layer.bias.defined())
-        args.emplace_back(DNNL_ARG_BIAS, constant(layer.bias, plain_desc({layer.bias.numel()}), choice.pd->bias_desc(), l));
+      std::vector<std::pair<int, Operand>> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, *weights}};
+      if (bias) args.emplace_back(DNNL_ARG_BIAS, *bias);
       args.emplace_back(DNNL_ARG_DST, dst);
       l.need_scratchpad(choice.pd->scratchpad_desc().get_size());
-      auto primitive = std::make_unique<PrimitiveStep>(dnnl::convolution_forward(*choice.pd), std::move(args),
-                                                       choice.pd->scratchpad_desc(), "");
-      if (residual) primitive->reads_destination();
-      step = std::move(primitive);
+      auto conv = std::make_unique<PrimitiveStep>(*primitive, std::move(args), choice.pd->scratchpad_desc(), label.str());
+      if (residual) conv->reads_destination();
+      step = std::move(conv);
     }
     l.copied_constant(n.inputs[1]);
     l.copied_constant(n.inputs[2]);
-
-    std::ostringstream label;
-    label << "conv " << shape.kernel[0];
-    for (size_t d = 1; d < spatial; ++d) label << "x" << shape.kernel[d];
-    label << "/" << shape.stride[0] << " " << in_sizes[1] << "->" << out.sizes[1];
-    if (a.groups > 1) label << " g" << a.groups;
-    label << " " << spatial_text(out.sizes);
-    std::string tags = residual ? "add" : "";
-    if (!a.activation.none()) tags += (tags.empty() ? "" : ",") + a.activation.name();
-    if (!tags.empty()) label << " [" << tags << "]";
-    label << " (" << choice.name << ")";
-    step->set_text(label.str());
     step->flop = conv_flop(g, n);
     l.add_step(std::move(step));
     l.set_buffer(n.outputs[0], dst.id);
@@ -469,16 +482,9 @@ class OnednnBackend : public Backend {
   // An activation on its own (one a convolution did not take).
   bool lower_activation(Lowering& l, const Node& n) {
     const Graph& g = l.graph();
-    Activation a;
-    const std::string& k = n.kind;
-    if ((k == "aten::relu" || k == "aten::relu_") && n.inputs.size() == 1)
-      a.kind = Activation::Kind::kRelu;
-    else if ((k == "aten::sigmoid" || k == "aten::sigmoid_") && n.inputs.size() == 1)
-      a.kind = Activation::Kind::kSigmoid;
-    else if ((k == "aten::silu" || k == "aten::silu_") && n.inputs.size() == 1)
-      a.kind = Activation::Kind::kSilu;
-    else
-      return false;
+    const std::optional<Activation> activation = activation_of(g, n);
+    if (!activation) return false;
+    const Activation& a = *activation;
     const std::optional<Operand> src = operand(l, n.inputs[0]);
     const Value& out = g.value(n.outputs[0]);
     if (!src || src->kind != Operand::Kind::kBuffer || out.sizes != g.value(n.inputs[0]).sizes) return false;
@@ -508,6 +514,9 @@ class OnednnBackend : public Backend {
     const Value& out = g.value(n.outputs[0]);
     if (!a || !b || g.value(n.inputs[0]).sizes != out.sizes || g.value(n.inputs[1]).sizes != out.sizes) return false;
     if (a->kind != Operand::Kind::kBuffer && b->kind != Operand::Kind::kBuffer) return false;
+    // aten::add_ writes its first argument: where a tensor (a graph input, a
+    // view) holds it, eager's write reaches others, so ATen runs it.
+    if (n.kind == "aten::add_" && a->kind != Operand::Kind::kBuffer) return false;
     int64_t first = n.inputs[0], second = n.inputs[1];
     // The destination may overwrite the first source: put the reusable one first.
     if (!reusable(l, first, a->desc) && reusable(l, second, b->desc)) {
@@ -518,11 +527,11 @@ class OnednnBackend : public Backend {
       std::swap(a, b);
       std::swap(first, second);
     }
-    const Operand rhs = in_layout(l, second, *b, a->desc);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    dnnl::binary::primitive_desc pd(dnnl::binary::desc(dnnl::algorithm::binary_add, a->desc, rhs.desc, a->desc), attr,
+    dnnl::binary::primitive_desc pd(dnnl::binary::desc(dnnl::algorithm::binary_add, a->desc, a->desc, a->desc), attr,
                                     cpu_engine());
+    const Operand rhs = in_layout(l, second, *b, a->desc);
     const std::optional<Operand> in_place = reusable(l, first, a->desc);
     const Operand dst = in_place ? *in_place
                                  : Operand::buffer(new_buffer(l, pd.dst_desc(), out.sizes), pd.dst_desc());
@@ -591,15 +600,21 @@ class OnednnBackend : public Backend {
         attr, cpu_engine());
   }
 
-  // aten::flatten(x, 1, -1) of a buffer that only linear layers read: no
-  // step; each linear reads x itself with its weight reshaped to x's dims.
+  // aten::flatten(x, 1, -1) of a buffer that only linear layers read (each
+  // of which oneDNN can run): no step; each linear reads x itself, with its
+  // weight reshaped to x's dims.
   bool lower_flatten(Lowering& l, const Node& n) {
     const Graph& g = l.graph();
     const std::optional<Operand> x = operand(l, n.inputs[0]);
     const std::vector<int64_t>& in = g.value(n.inputs[0]).sizes;
     const Value& out = g.value(n.outputs[0]);
-    if (!x || x->kind != Operand::Kind::kBuffer || in.size() < 3 || out.sizes.size() != 2 ||
-        l.is_output(n.outputs[0]) || l.readers(n.outputs[0]).empty())
+    const auto int_constant = [&](int64_t v, int64_t expected) {
+      return g.value(v).is_constant && g.value(v).constant.isInt() && g.value(v).constant.toInt() == expected;
+    };
+    // x must not change before the linears read it: no node after this one may read (and overwrite) it.
+    if (!x || x->kind != Operand::Kind::kBuffer || in.size() < 3 || out.sizes.size() != 2 || n.inputs.size() != 3 ||
+        !int_constant(n.inputs[1], 1) || !(int_constant(n.inputs[2], -1) || int_constant(n.inputs[2], static_cast<int64_t>(in.size()) - 1)) ||
+        !l.last_read_here(n.inputs[0]) || l.is_output(n.outputs[0]) || l.readers(n.outputs[0]).empty())
       return false;
     for (int64_t r : l.readers(n.outputs[0])) {
       const Node& reader = g.nodes[static_cast<size_t>(r)];

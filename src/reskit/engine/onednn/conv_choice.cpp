@@ -19,14 +19,27 @@ namespace {
 
 using dnnl::memory;
 
-memory::dims to_dims(const std::vector<int64_t>& v) { return memory::dims(v.begin(), v.end()); }
-
 memory::dims weights_dims(const ConvShape& s) {
   memory::dims d = to_dims(s.weights);
   if (s.groups == 1) return d;
   d[0] /= s.groups;
   d.insert(d.begin(), s.groups);
   return d;
+}
+
+// A 2-D convolution's shape as reskit's Winograd takes it.
+kernels::WinogradShape winograd_shape(const ConvShape& s) {
+  kernels::WinogradShape w;
+  w.batch = s.src[0];
+  w.in_channels = s.src[1];
+  w.out_channels = s.dst[1];
+  w.height = s.src[2];
+  w.width = s.src[3];
+  w.out_height = s.dst[2];
+  w.out_width = s.dst[3];
+  w.pad_top = s.padding_l[0];
+  w.pad_left = s.padding_l[1];
+  return w;
 }
 
 bool good_impl(const dnnl::primitive_desc_base& pd) {
@@ -72,30 +85,26 @@ std::vector<ConvChoice> candidates(const ConvLayer& layer, const memory::desc& s
     }
   }
 
-  // reskit's Winograd, on the blocked layout of its ISA.
+  // reskit's Winograd, on the blocked layout of its ISA; made (its weights
+  // transformed) only when it is timed or chosen: see made().
   const kernels::Isa isa = kernels::best_isa();
-  kernels::WinogradShape w;
-  if (unit_3x3 && layer.epilogue && s.src.size() == 4) {
-    w.batch = s.src[0];
-    w.in_channels = s.src[1];
-    w.out_channels = s.dst[1];
-    w.height = s.src[2];
-    w.width = s.src[3];
-    w.out_height = s.dst[2];
-    w.out_width = s.dst[3];
-    w.pad_top = s.padding_l[0];
-    w.pad_left = s.padding_l[1];
-  }
-  if (unit_3x3 && layer.epilogue && s.src.size() == 4 && kernels::WinogradConv::supports(w, isa)) {
+  if (unit_3x3 && layer.epilogue && s.src.size() == 4 && kernels::WinogradConv::supports(winograd_shape(s), isa)) {
     const memory::format_tag tag = kernels::isa_lanes(isa) == 16 ? memory::format_tag::nChw16c : memory::format_tag::nChw8c;
     const memory::desc blocked_src(to_dims(s.src), memory::data_type::f32, tag);
     const memory::desc blocked_dst(to_dims(s.dst), memory::data_type::f32, tag);
-    if (dst.get_size() == 0 || dst == blocked_dst) {
-      auto kernel = std::make_shared<const kernels::WinogradConv>(w, layer.weight, layer.bias, *layer.epilogue, isa);
-      out.push_back({kernel->name(), blocked_src, blocked_dst, std::nullopt, kernel});
-    }
+    if (dst.get_size() == 0 || dst == blocked_dst)
+      out.push_back({std::string("reskit winograd 4x4 ") + kernels::isa_name(isa), blocked_src, blocked_dst,
+                     std::nullopt, nullptr});
   }
   return out;
+}
+
+// A candidate with its kernel made.
+ConvChoice made(ConvChoice c, const ConvLayer& layer) {
+  if (!c.pd && !c.winograd)
+    c.winograd = std::make_shared<const kernels::WinogradConv>(winograd_shape(layer.shape), layer.weight, layer.bias,
+                                                               *layer.epilogue, kernels::best_isa());
+  return c;
 }
 
 memory zeroed(const memory::desc& d) {
@@ -104,18 +113,15 @@ memory zeroed(const memory::desc& d) {
   return m;
 }
 
-// `desc`'s dims in the layout of `like` (a format tag oneDNN names), or an
-// empty desc where `like`'s layout has no tag.
+// `desc`'s dims in the layout of `like`, or an empty desc where `like`'s layout has no tag.
 memory::desc in_layout_of(const memory::desc& like, const memory::desc& desc) {
-  using tag = memory::format_tag;
-  for (const tag t : {tag::nchw, tag::nhwc, tag::nChw16c, tag::nChw8c, tag::ncdhw, tag::ndhwc, tag::nCdhw16c, tag::nCdhw8c}) {
-    try {
-      if (memory::desc(like.dims(), like.data_type(), t) == like) return memory::desc(desc.dims(), desc.data_type(), t);
-    } catch (const dnnl::error&) {
-      // another rank
-    }
+  const std::optional<memory::format_tag> t = format_tag_of(like);
+  if (!t) return memory::desc();
+  try {
+    return memory::desc(desc.dims(), desc.data_type(), *t);
+  } catch (const dnnl::error&) {
+    return memory::desc();
   }
-  return memory::desc();
 }
 
 // The least time of a few runs of `c` on zeroed buffers, in ms, with the
@@ -174,7 +180,7 @@ std::string cache_key(const ConvLayer& layer, const memory::desc& src, const mem
     << " dst=" << shape_text(s.dst) << ":" << (dst.get_size() ? layout_name(dst) : "any") << " k=" << shape_text(s.kernel)
     << " s=" << shape_text(s.stride) << " d=" << shape_text(s.dilation) << " pl=" << shape_text(s.padding_l)
     << " pr=" << shape_text(s.padding_r) << " g=" << s.groups << " bias=" << layer.bias.defined()
-    << " post=" << layer.attr.get_post_ops().len();
+    << " post=" << (layer.post_ops.empty() ? "none" : layer.post_ops);
   return k.str();
 }
 
@@ -209,6 +215,7 @@ ConvChoice choose_convolution(const ConvLayer& layer, const memory::desc& src, c
       double best = std::numeric_limits<double>::infinity();
       const bool log = std::getenv("RESKIT_TUNE_LOG") != nullptr;
       for (size_t i = 0; i < all.size(); ++i) {
+        all[i] = made(std::move(all[i]), layer);
         const double ms = time_candidate(all[i], src);
         if (log) std::fprintf(stderr, "tune %s: %.3f ms %s\n", key.c_str(), ms, label(all[i]).c_str());
         if (ms < best) {
@@ -219,7 +226,7 @@ ConvChoice choose_convolution(const ConvLayer& layer, const memory::desc& src, c
       store_tuned(key, label(all[pick]));
     }
   }
-  return all[pick];
+  return made(std::move(all[pick]), layer);
 }
 
 }  // namespace reskit::engine::onednn

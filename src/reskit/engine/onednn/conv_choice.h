@@ -2,8 +2,9 @@
 // Which kernel runs a convolution layer. The candidates are oneDNN's direct
 // algorithm and, for unit-stride 3x3 convolutions, oneDNN's Winograd and
 // reskit's own F(4x4, 3x3) (kernels/winograd.h); oneDNN's with the source in
-// the layout it comes in or in the one oneDNN prefers. Only JIT kernels count
-// (never oneDNN's reference or im2col + GEMM where a JIT kernel exists).
+// the layout it comes in or in the one oneDNN prefers. Only oneDNN's JIT
+// kernels count (never its reference or im2col + GEMM ones: a layer with no
+// JIT kernel stays on ATen).
 // Where several qualify, each is timed on this machine (with the conversion
 // its source would need) and the fastest kept; the choice is cached on disk
 // (tuning_cache.h), keyed by the CPU, the ISA cap, oneDNN's version, the
@@ -34,6 +35,7 @@ struct ConvLayer {
   ConvShape shape;
   at::Tensor weight, bias;
   dnnl::primitive_attr attr;
+  std::string post_ops;  // "add,relu": part of the tuning cache's key
   std::optional<kernels::WinogradEpilogue> epilogue;
 };
 

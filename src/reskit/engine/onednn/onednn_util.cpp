@@ -21,21 +21,39 @@ dnnl::memory::desc plain_desc(const std::vector<int64_t>& sizes) {
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
 }
 
-std::string layout_name(const dnnl::memory::desc& desc) {
-  using tag = dnnl::memory::format_tag;
+namespace {
+
+using tag = dnnl::memory::format_tag;
+const std::vector<std::pair<tag, const char*>>& activation_tags() {
   static const std::vector<std::pair<tag, const char*>> tags = {
-      {tag::a, "a"},           {tag::ab, "ab"},          {tag::nchw, "nchw"},      {tag::nhwc, "nhwc"},
-      {tag::nChw16c, "nChw16c"}, {tag::nChw8c, "nChw8c"}, {tag::ncdhw, "ncdhw"},    {tag::ndhwc, "ndhwc"},
+      {tag::a, "a"},         {tag::ab, "ab"},           {tag::nchw, "nchw"},       {tag::nhwc, "nhwc"},
+      {tag::nChw16c, "nChw16c"}, {tag::nChw8c, "nChw8c"}, {tag::ncdhw, "ncdhw"},   {tag::ndhwc, "ndhwc"},
       {tag::nCdhw16c, "nCdhw16c"}, {tag::nCdhw8c, "nCdhw8c"}, {tag::ncw, "ncw"},  {tag::nCw16c, "nCw16c"},
       {tag::nCw8c, "nCw8c"}};
+  return tags;
+}
+
+}  // namespace
+
+dnnl::memory::dims to_dims(const std::vector<int64_t>& sizes) { return dnnl::memory::dims(sizes.begin(), sizes.end()); }
+
+std::optional<dnnl::memory::format_tag> format_tag_of(const dnnl::memory::desc& desc) {
   const dnnl::memory::dims dims = desc.dims();
-  for (const auto& [t, name] : tags) {
+  for (const auto& [t, name] : activation_tags()) {
     try {
-      if (dnnl::memory::desc(dims, desc.data_type(), t) == desc) return name;
+      if (dnnl::memory::desc(dims, desc.data_type(), t) == desc) return t;
     } catch (const dnnl::error&) {
       // a tag of another rank
     }
   }
+  return std::nullopt;
+}
+
+std::string layout_name(const dnnl::memory::desc& desc) {
+  const std::optional<tag> t = format_tag_of(desc);
+  if (!t) return "blocked";
+  for (const auto& [known, name] : activation_tags())
+    if (known == *t) return name;
   return "blocked";
 }
 

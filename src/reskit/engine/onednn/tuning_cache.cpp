@@ -16,7 +16,7 @@
 namespace reskit::engine::onednn {
 namespace {
 
-// A cache file larger than this is not read (it is ours, but a file is a file).
+// A cache file larger than this is not read but started again (it is ours, but a file is a file).
 constexpr std::uintmax_t kMaxCacheBytes = 8u << 20;
 
 std::string cache_path() {
@@ -67,7 +67,12 @@ class Store {
     path_ = cache_path();
     if (path_ == "off") return;
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(path_, ec) || std::filesystem::file_size(path_, ec) > kMaxCacheBytes) return;
+    if (!std::filesystem::is_regular_file(path_, ec)) return;
+    if (std::filesystem::file_size(path_, ec) > kMaxCacheBytes) {
+      // Only appended to, it grows with every machine and layer seen: past the cap it starts again.
+      std::filesystem::remove(path_, ec);
+      return;
+    }
     std::ifstream in(path_);
     for (std::string line; std::getline(in, line);) {
       const size_t last = line.rfind('\t');
