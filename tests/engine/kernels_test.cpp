@@ -247,5 +247,22 @@ TEST(EnginePlan, RefusesInputsOfAnotherDtypeOrDevice) {
             "engine: input 0 is 1x4x8x8 Double on cpu, the plan was compiled for 1x4x8x8 Float on cpu");
 }
 
+
+// A channel concatenation of buffers and a graph input, as YOLOv5's SPPF and
+// RFB's branches make them, in every layout the convolutions around it take.
+TEST(EngineConcat, JoinsBuffersAndTensorsOnTheChannels) {
+  torch::manual_seed(12);
+  Net net;
+  const Forward pre = add_conv(net, "pre", false, 24, 16, 1, 1, 0, 1, 1, true);
+  const Forward post = add_conv(net, "post", false, 16 * 3 + 24, 40, 1, 1, 0, 1, 1, true);
+  net.forward = [=](const at::Tensor& x) {
+    const at::Tensor a = pre(x);
+    const at::Tensor b = torch::max_pool2d(a, {5, 5}, {1, 1}, {2, 2});
+    const at::Tensor c = torch::max_pool2d(b, {5, 5}, {1, 1}, {2, 2});
+    return post(torch::cat({a, b, c, x}, 1));
+  };
+  expect_engine_equals_eager(net, {2, 24, 11, 13}, "cat");
+}
+
 }  // namespace
 }  // namespace reskit

@@ -212,6 +212,8 @@ class OnednnBackend : public Backend {
         return lower_adaptive_avg_pool(l, n);
       if (n.kind == "aten::add" || n.kind == "aten::add_") return lower_add(l, n);
       if (n.kind == "aten::flatten") return lower_flatten(l, n);
+      if (n.kind == "prim::ListConstruct") return lower_list(l, n);
+      if (n.kind == "aten::cat") return lower_cat(l, n);
       if (n.kind == "aten::addmm" || n.kind == "aten::linear") return lower_linear(l, n);
       return lower_activation(l, n);
     } catch (const dnnl::error&) {
@@ -658,7 +660,95 @@ class OnednnBackend : public Backend {
     return true;
   }
 
+  // The tensors a channel concatenation joins: aten::cat(list, 1) of a
+  // prim::ListConstruct of same-rank float tensors. None for anything else.
+  std::optional<std::vector<int64_t>> cat_inputs(const Lowering& l, const Node& cat) const {
+    const Graph& g = l.graph();
+    if (cat.kind != "aten::cat" || cat.inputs.size() != 2 || !g.value(cat.inputs[1]).is_constant ||
+        !g.value(cat.inputs[1]).constant.isInt())
+      return std::nullopt;
+    const std::vector<int64_t>& out = g.value(cat.outputs[0]).sizes;
+    int64_t dim = g.value(cat.inputs[1]).constant.toInt();
+    if (dim < 0) dim += static_cast<int64_t>(out.size());
+    if (dim != 1 || out.size() < 3) return std::nullopt;
+    std::vector<int64_t> parts;
+    for (const auto& [list, elements] : lists_)
+      if (list == cat.inputs[0]) parts = elements;
+    if (parts.empty()) {
+      // Not yet claimed: the list node itself, as lower_list checks it.
+      for (const Node& n : g.nodes)
+        if (!n.outputs.empty() && n.outputs[0] == cat.inputs[0] && n.kind == "prim::ListConstruct") parts = n.inputs;
+    }
+    if (parts.empty()) return std::nullopt;
+    for (int64_t p : parts) {
+      const Value& v = g.value(p);
+      if (v.is_constant || v.dtype != at::kFloat || v.sizes.size() != out.size()) return std::nullopt;
+      for (size_t d = 0; d < out.size(); ++d)
+        if (d != 1 && v.sizes[d] != out[d]) return std::nullopt;
+    }
+    return parts;
+  }
+
+  // The concatenation of `parts`' operands, all in the first's layout.
+  dnnl::concat::primitive_desc cat_pd(const Lowering& l, const std::vector<int64_t>& parts) const {
+    const std::optional<Operand> first = operand(l, parts[0]);
+    if (!first) throw dnnl::error(dnnl_invalid_arguments, "no operand");
+    std::vector<memory::desc> sources;
+    for (int64_t p : parts) {
+      const std::optional<memory::format_tag> tag = format_tag_of(first->desc);
+      if (!tag || !operand(l, p)) throw dnnl::error(dnnl_invalid_arguments, "no operand");
+      sources.emplace_back(to_dims(l.graph().value(p).sizes), memory::data_type::f32, *tag);
+    }
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return dnnl::concat::primitive_desc(1, sources, cpu_engine(), attr);
+  }
+
+  // A list of tensors that only channel concatenations read, one of them a
+  // buffer: no step; each aten::cat joins the operands itself.
+  bool lower_list(Lowering& l, const Node& n) {
+    if (n.outputs.size() != 1 || l.is_output(n.outputs[0]) || l.readers(n.outputs[0]).empty()) return false;
+    bool any_buffer = false;
+    for (int64_t p : n.inputs) any_buffer = any_buffer || l.buffer_of(p) >= 0;
+    if (!any_buffer) return false;
+    for (int64_t r : l.readers(n.outputs[0])) {
+      const std::optional<std::vector<int64_t>> parts = cat_inputs(l, l.graph().nodes[static_cast<size_t>(r)]);
+      if (!parts) return false;
+      cat_pd(l, *parts);  // throws if oneDNN cannot
+    }
+    // Each part must still hold its value when the concatenations read it.
+    for (int64_t p : n.inputs)
+      if (l.readers(p).back() != static_cast<int64_t>(l.node_index())) return false;
+    lists_.emplace_back(n.outputs[0], n.inputs);
+    return true;
+  }
+
+  bool lower_cat(Lowering& l, const Node& n) {
+    bool claimed = false;
+    for (const auto& [list, elements] : lists_) claimed = claimed || list == n.inputs[0];
+    const std::optional<std::vector<int64_t>> parts = cat_inputs(l, n);
+    if (!claimed || !parts) return false;
+    const dnnl::concat::primitive_desc pd = cat_pd(l, *parts);
+    std::vector<std::pair<int, Operand>> args;
+    for (size_t i = 0; i < parts->size(); ++i) {
+      const int64_t p = (*parts)[i];
+      args.emplace_back(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i),
+                        in_layout(l, p, *operand(l, p), pd.src_desc(static_cast<int>(i))));
+    }
+    const Value& out = l.graph().value(n.outputs[0]);
+    const Operand dst = Operand::buffer(new_buffer(l, pd.dst_desc(), out.sizes), pd.dst_desc());
+    args.emplace_back(DNNL_ARG_DST, dst);
+    l.need_scratchpad(pd.scratchpad_desc().get_size());
+    l.add_step(std::make_unique<PrimitiveStep>(dnnl::concat(pd), std::move(args), pd.scratchpad_desc(),
+                                               "cat " + std::to_string(parts->size()) + " -> " +
+                                                   std::to_string(out.sizes[1]) + " " + spatial_text(out.sizes) +
+                                                   " (onednn " + pd.impl_info_str() + ")"));
+    l.set_buffer(n.outputs[0], dst.id);
+    return true;
+  }
+
   std::vector<memory::desc> descs_;                   // by buffer id
+  std::vector<std::pair<int64_t, std::vector<int64_t>>> lists_;  // (list, its tensors) left to the concatenations
   std::vector<std::pair<int64_t, int64_t>> flattened_;  // (flatten's output, its 4-D source) left to the linears
   std::vector<std::pair<int64_t, int64_t>> converted_;  // (value, buffer): reordered copies
 };
