@@ -43,7 +43,7 @@ int cmd_compile(const Args& argv) {
   }
   const std::vector<at::Tensor> got = plan.run(inputs);
   std::cout << model.name << ": " << plan.graph().nodes.size() << " nodes (" << engine::kind_counts(plan.graph())
-            << ")\n";
+            << ")\n" << plan.step_count() << " steps:\n" << plan.steps_text();
   for (size_t i = 0; i < got.size() && i < expected.size(); ++i) {
     const double range = expected[i].numel() ? expected[i].abs().max().item<double>() : 0;
     const double diff = got[i].numel() ? (got[i] - expected[i]).abs().max().item<double>() : 0;

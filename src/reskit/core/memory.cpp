@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sstream>
 
 namespace reskit {
@@ -28,6 +31,12 @@ uint64_t meminfo_available() {
 }
 
 }  // namespace
+
+void return_freed_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 uint64_t available_memory_bytes() {
   constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max();

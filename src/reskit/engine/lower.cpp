@@ -1,6 +1,7 @@
 #include "lower.h"
 
 #include "aten_steps.h"
+#include "reskit/core/memory.h"
 
 namespace reskit::engine {
 
@@ -26,7 +27,9 @@ bool Lowering::last_read_here(int64_t value) const {
 }
 
 void Lowering::copied_constant(int64_t value) {
-  if (last_read_here(value)) release_constant(graph_, value);
+  if (!last_read_here(value)) return;
+  release_constant(graph_, value);
+  return_freed_memory();  // a network's weights are then held once, not twice, while lowering
 }
 
 int64_t Lowering::add_buffer(BufferSpec spec) {

@@ -2,8 +2,11 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <optional>
 #include <unordered_set>
+
+#include "reskit/core/memory.h"
 
 namespace reskit::engine {
 namespace {
@@ -68,6 +71,8 @@ int conv_groups_input(const Graph& g, const Node& n) {
 
 }  // namespace
 
+constexpr int64_t kFoldBlock = 64;  // output channels folded at once
+
 void fold_batch_norm(Graph& g) {
   const std::vector<int64_t> made_by = producers(g);
   const std::vector<int64_t> uses = g.use_counts();
@@ -99,12 +104,19 @@ void fold_batch_norm(Graph& g) {
     if (constant_tensor(g, in[2])) bias = bias + value(g, in[2]).constant.toTensor().to(at::kDouble);
     std::vector<int64_t> view(static_cast<size_t>(weight.dim()), 1);
     view[0] = -1;
-    const at::Tensor folded = (weight.to(at::kDouble) * scale.view(view)).to(weight.scalar_type()).contiguous();
+    // In double, a block of output channels at a time: the temporaries stay
+    // small beside the weights.
+    const at::Tensor folded = at::empty(weight.sizes(), weight.options());
+    for (int64_t first = 0; first < weight.size(0); first += kFoldBlock) {
+      const int64_t n = std::min(kFoldBlock, weight.size(0) - first);
+      folded.narrow(0, first, n).copy_(weight.narrow(0, first, n).to(at::kDouble) * scale.narrow(0, first, n).view(view));
+    }
     const at::Tensor folded_bias = bias.to(weight.scalar_type()).contiguous();
     // The unfolded weights go at once where nothing else reads them: a
     // network's weights are then held about once, not twice, while folding.
     for (const int64_t old : {conv.inputs[1], conv.inputs[2]})
       if (uses[static_cast<size_t>(old)] == 1) release_constant(g, old);
+    return_freed_memory();
     conv.inputs[1] = g.add_constant(folded, shape_type(folded));
     conv.inputs[2] = g.add_constant(folded_bias, shape_type(folded_bias));
     replace_uses(g, bn.outputs[0], x);

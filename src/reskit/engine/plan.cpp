@@ -10,11 +10,8 @@
 #include <mutex>
 #include <sstream>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 #include "reskit/core/error.h"
+#include "reskit/core/memory.h"
 #include "reskit/core/text_format.h"
 #include "capture.h"
 #include "lower.h"
@@ -32,14 +29,6 @@ std::unique_ptr<Backend> make_cpu_backend() {
   return onednn::make_backend();
 #else
   return nullptr;
-#endif
-}
-
-// What the passes and the lowering let go of (the unfolded and the folded
-// weights) lies free in malloc's heap, where glibc keeps it: give it back.
-void return_freed_memory() {
-#if defined(__GLIBC__)
-  malloc_trim(0);
 #endif
 }
 
@@ -198,6 +187,7 @@ Plan compile(torch::nn::Module& root, const TensorFunction& forward, const std::
   Plan plan;
   Plan::Impl& p = *plan.impl_;
   p.graph = import_jit_graph(trace_graph(root, forward, example));
+  return_freed_memory();  // what the traced forward left free
   if (options.take_weights) {
     // The graph's constants share the weights' storage: it stays alive
     // through them, and goes as the passes and the lowering replace them.

@@ -19,6 +19,8 @@ using StateDict = std::vector<std::pair<std::string, at::Tensor>>;
 // "module." prefix (DataParallel) is stripped. Never runs code from the file:
 // only the globals a state dict needs are accepted, and every size is checked
 // against the file. Throws reskit::Error naming the file on any problem.
+// A zip archive's tensors map the file's bytes (copy-on-write) rather than
+// copy them: memory is only what is read, and goes with the tensors.
 //
 // What reading cost is bounded by the file's size, and `cost` (when given)
 // receives it, also when reading fails: the tests and fuzz targets check it.

@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 #include <caffe2/serialize/inline_container.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -93,29 +96,53 @@ class CostReport {
 
 // ---- zip container (torch.save since 1.6, torch::pickle_save) ---------------
 
+struct FileDescriptor {
+  FileDescriptor(const std::string& path, const std::string& ctx) : fd(open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+    if (fd < 0) throw Error(ctx + ": cannot open: " + std::strerror(errno));
+  }
+  ~FileDescriptor() { close(fd); }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  const int fd;
+};
+
+// A stored record's bytes mapped from the file, copy-on-write: the page cache
+// holds them, not the heap, and a tensor's pages leave the process with it
+// (a model loading a checkpoint never holds both whole).
+at::Tensor map_record(int fd, const ZipEntry& entry, at::ScalarType dtype, int64_t numel) {
+  static const uint64_t kPage = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t start = entry.data_offset / kPage * kPage;
+  const size_t length = static_cast<size_t>(entry.data_offset - start) + static_cast<size_t>(numel) * c10::elementSize(dtype);
+  void* base = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, static_cast<off_t>(start));
+  if (base == MAP_FAILED) throw Error(std::string("cannot map a record: ") + std::strerror(errno));
+  char* data = static_cast<char*>(base) + (entry.data_offset - start);
+  return at::from_blob(data, {numel}, [base, length](void*) { munmap(base, length); }, at::TensorOptions().dtype(dtype));
+}
+
 class ZipResolver : public TorchResolver {
  public:
-  explicit ZipResolver(caffe2::serialize::PyTorchStreamReader& reader) : reader_(reader) {}
+  // `records`: the archive's stored records by name below its top folder.
+  ZipResolver(int fd, const std::unordered_map<std::string, ZipEntry>& records) : fd_(fd), records_(records) {}
   uint64_t storage_bytes = 0;
 
  protected:
   at::Tensor load_storage(Unpickler& u, const std::string& key, at::ScalarType dtype, int64_t numel) override {
-    std::string record = "data/" + key;
-    if (!reader_.hasRecord(record)) u.fail("record '" + record + "' is missing");
-    auto [data, nbytes] = reader_.getRecord(record);
-    size_t element = c10::elementSize(dtype);
-    if (static_cast<uint64_t>(numel) > nbytes / element)
+    const std::string record = "data/" + key;
+    const auto it = records_.find(record);
+    if (it == records_.end()) u.fail("record '" + record + "' is missing");
+    const uint64_t nbytes = it->second.uncompressed_size;
+    const size_t element = c10::elementSize(dtype);
+    if (numel < 0 || static_cast<uint64_t>(numel) > nbytes / element)
       u.fail("record '" + record + "' holds " + std::to_string(nbytes) + " bytes, too few for " +
              std::to_string(numel) + " elements");
     storage_bytes += nbytes;
     if (numel == 0) return at::empty({0}, at::TensorOptions().dtype(dtype));
-    // The tensor keeps the record's buffer alive: no copy.
-    auto owner = std::make_shared<at::DataPtr>(std::move(data));
-    return at::from_blob(owner->get(), {numel}, [owner](void*) {}, at::TensorOptions().dtype(dtype));
+    return map_record(fd_, it->second, dtype, numel);
   }
 
  private:
-  caffe2::serialize::PyTorchStreamReader& reader_;
+  int fd_;
+  const std::unordered_map<std::string, ZipEntry>& records_;
 };
 
 std::string read_record(caffe2::serialize::PyTorchStreamReader& reader, const std::string& name) {
@@ -136,24 +163,31 @@ bool read_by_reskit(const std::string& name) {
   return ends_with("data.pkl") || ends_with("version") || ends_with("byteorder") || name.find("data/") != std::string::npos;
 }
 
-void check_zip_records(const std::string& path, const std::string& ctx) {
-  for (const ZipEntry& e : read_zip_directory(path, ctx)) {
+// Returns the stored records reskit reads, by name below the archive's top
+// folder (the first record's, as LibTorch's reader takes it).
+std::unordered_map<std::string, ZipEntry> check_zip_records(const std::string& path, const std::string& ctx) {
+  std::unordered_map<std::string, ZipEntry> records;
+  const std::vector<ZipEntry> entries = read_zip_directory(path, ctx);
+  const std::string top = entries.empty() ? "" : entries[0].name.substr(0, entries[0].name.find('/') + 1);
+  for (const ZipEntry& e : entries) {
     if (!read_by_reskit(e.name)) continue;
     if (e.method != 0)
       throw Error(ctx + ": record '" + e.name.substr(0, 200) + "' is compressed (zip method " +
                   std::to_string(e.method) + "); torch.save stores records uncompressed, so it is not read");
     if (e.compressed_size != e.uncompressed_size)
       throw Error(ctx + ": bad zip archive: stored record '" + e.name.substr(0, 200) + "' has two sizes");
+    if (!top.empty() && e.name.compare(0, top.size(), top) == 0) records[e.name.substr(top.size())] = e;
     if (e.name != "version" && (e.name.size() < 8 || e.name.compare(e.name.size() - 8, 8, "/version") != 0)) continue;
     std::string version = read_stored_record(path, e, 32, ctx);
     while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) version.pop_back();
     if (version.empty() || version.size() > 19 || version.find_first_not_of("0123456789") != std::string::npos)
       throw Error(ctx + ": bad zip archive: its '" + e.name.substr(0, 200) + "' record is not a number");
   }
+  return records;
 }
 
 StateDict read_zip(const std::string& path, const std::string& ctx, ReadCost* cost) {
-  check_zip_records(path, ctx);
+  const std::unordered_map<std::string, ZipEntry> records = check_zip_records(path, ctx);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
@@ -171,7 +205,8 @@ StateDict read_zip(const std::string& path, const std::string& ctx, ReadCost* co
   if (reader->hasRecord("byteorder") && read_record(*reader, "byteorder") != "little")
     throw Error(ctx + ": saved with big-endian byte order, which is not supported");
   std::string pickle = read_record(*reader, "data.pkl");
-  ZipResolver resolver(*reader);
+  const FileDescriptor file(path, ctx);
+  ZipResolver resolver(file.fd, records);
   Unpickler u(ctx, resolver);
   const CostReport<ZipResolver> report(cost, u, resolver);
   if (cost) cost->bytes_copied += pickle.size();

@@ -65,13 +65,16 @@ StateDict state_dict_of(const torch::nn::Module& module) {
   return out;
 }
 
-LoadReport load_state_dict(torch::nn::Module& module, const StateDict& state, bool strict,
-                           const std::string& source_name) {
-  std::unordered_map<std::string, const at::Tensor*> from_file;
-  for (const auto& [key, tensor] : state) from_file.emplace(key, &tensor);
+namespace {
+
+// `consume`: each of the state's tensors is dropped once copied.
+LoadReport load_into(torch::nn::Module& module, StateDict& state, bool strict, const std::string& source_name,
+                     bool consume) {
+  std::unordered_map<std::string, at::Tensor*> from_file;
+  for (auto& [key, tensor] : state) from_file.emplace(key, &tensor);
 
   LoadReport report;
-  std::vector<std::pair<at::Tensor, const at::Tensor*>> copies;
+  std::vector<std::pair<at::Tensor, at::Tensor*>> copies;
   std::unordered_set<std::string> in_model;
   for (const auto& [key, target] : state_dict_of(module)) {
     in_model.insert(key);
@@ -80,7 +83,7 @@ LoadReport load_state_dict(torch::nn::Module& module, const StateDict& state, bo
       if (!is_batch_counter(key)) report.missing.push_back(key);
       continue;
     }
-    const at::Tensor& source = *it->second;
+    at::Tensor& source = *it->second;
     if (source.sizes() != target.sizes()) {
       report.mismatched.push_back(key + ": file " + shape_text(source) + " vs model " + shape_text(target));
       continue;
@@ -105,8 +108,23 @@ LoadReport load_state_dict(torch::nn::Module& module, const StateDict& state, bo
   }
 
   at::NoGradGuard no_grad;
-  for (auto& [target, source] : copies) target.copy_(*source);  // converts to the model's dtype and device
+  for (auto& [target, source] : copies) {
+    target.copy_(*source);  // converts to the model's dtype and device
+    if (consume) source->reset();
+  }
   return report;
+}
+
+}  // namespace
+
+LoadReport load_state_dict(torch::nn::Module& module, const StateDict& state, bool strict,
+                           const std::string& source_name) {
+  StateDict shared = state;  // the same tensors, not copies
+  return load_into(module, shared, strict, source_name, /*consume=*/false);
+}
+
+LoadReport load_state_dict(torch::nn::Module& module, StateDict&& state, bool strict, const std::string& source_name) {
+  return load_into(module, state, strict, source_name, /*consume=*/true);
 }
 
 }  // namespace reskit::io

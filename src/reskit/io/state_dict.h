@@ -31,5 +31,9 @@ struct LoadReport {
 //   [64, 3, 3, 3] vs model [64, 3, 7, 7]
 LoadReport load_state_dict(torch::nn::Module& module, const StateDict& state, bool strict,
                            const std::string& source_name);
+// The same, dropping each of the state's tensors once it is copied: a file's
+// tensors (mapped, see read_state_dict) leave memory one by one, so that the
+// process never holds two whole copies of the weights.
+LoadReport load_state_dict(torch::nn::Module& module, StateDict&& state, bool strict, const std::string& source_name);
 
 }  // namespace reskit::io

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "reskit/core/error.h"
+#include "reskit/core/memory.h"
 #include "reskit/core/options_json.h"
 #include "reskit/core/text_format.h"
 #include "reskit/core/threads.h"
@@ -81,9 +82,10 @@ PreparedModel prepare_model(const ModelRequest& request) {
   at::manual_seed(static_cast<uint64_t>(request.seed));
   prepared.model = models::build_model(options);
   if (!request.weights.empty()) {
-    io::StateDict state = io::read_state_dict(request.weights);
-    prepared.load_report = io::load_state_dict(*prepared.model.module, state, !request.non_strict, request.weights);
+    prepared.load_report = io::load_state_dict(*prepared.model.module, io::read_state_dict(request.weights),
+                                               !request.non_strict, request.weights);
   }
+  return_freed_memory();  // what building and loading left free
   prepared.model.module->to(prepared.device);
   prepared.model.module->eval();
   return prepared;

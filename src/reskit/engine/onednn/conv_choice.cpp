@@ -173,6 +173,25 @@ double time_candidate(const ConvChoice& c, const memory::desc& src) {
   return best;
 }
 
+size_t weight_bytes(const ConvChoice& c) {
+  return c.winograd ? c.winograd->weight_bytes() : c.pd->weights_desc().get_size();
+}
+
+// The fastest candidate, unless its weights grow (Winograd's transformed
+// ones, 1.8x to 4x) and one that keeps them near their size is within a few
+// percent: at 7x7 oneDNN's Winograd ties direct and would hold 1.8x the
+// weights for nothing, which the process's peak memory pays.
+size_t lean_pick(const std::vector<ConvChoice>& all, const std::vector<double>& ms, size_t plain_bytes) {
+  constexpr double kGrown = 1.25, kMargin = 1.05;
+  const auto grows = [&](size_t i) { return static_cast<double>(weight_bytes(all[i])) > kGrown * static_cast<double>(plain_bytes); };
+  const size_t fastest = static_cast<size_t>(std::min_element(ms.begin(), ms.end()) - ms.begin());
+  if (!grows(fastest)) return fastest;
+  std::optional<size_t> lean;
+  for (size_t i = 0; i < all.size(); ++i)
+    if (!grows(i) && (!lean || ms[i] < ms[*lean])) lean = i;
+  return lean && ms[*lean] <= kMargin * ms[fastest] ? *lean : fastest;
+}
+
 std::string cache_key(const ConvLayer& layer, const memory::desc& src, const memory::desc& dst) {
   const ConvShape& s = layer.shape;
   std::ostringstream k;
@@ -212,17 +231,14 @@ ConvChoice choose_convolution(const ConvLayer& layer, const memory::desc& src, c
     if (known != all.end()) {
       pick = static_cast<size_t>(known - all.begin());
     } else {
-      double best = std::numeric_limits<double>::infinity();
       const bool log = std::getenv("RESKIT_TUNE_LOG") != nullptr;
+      std::vector<double> ms(all.size());
       for (size_t i = 0; i < all.size(); ++i) {
         all[i] = made(std::move(all[i]), layer);
-        const double ms = time_candidate(all[i], src);
-        if (log) std::fprintf(stderr, "tune %s: %.3f ms %s\n", key.c_str(), ms, label(all[i]).c_str());
-        if (ms < best) {
-          best = ms;
-          pick = i;
-        }
+        ms[i] = time_candidate(all[i], src);
+        if (log) std::fprintf(stderr, "tune %s: %.3f ms %s\n", key.c_str(), ms[i], label(all[i]).c_str());
       }
+      pick = lean_pick(all, ms, layer.weight.nbytes());
       store_tuned(key, label(all[pick]));
     }
   }
