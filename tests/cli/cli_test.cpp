@@ -171,6 +171,21 @@ TEST(Cli, RunWithTheFastEngineMatchesEager) {
   fs::remove_all(dir);
 }
 
+// reskit compile shows each pass's graph, the lowered steps with the plan's
+// memory, and how far the plan is from eager (1e-4 of the output's range).
+TEST(Cli, CompileShowsThePassesTheStepsAndTheDifference) {
+  const auto r = run_reskit("compile resnet18 --set num_classes=7 --input-size 1x3x64x64 --dump");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* part : {"# after captured", "# after fold_batch_norm", "# after lowered", " steps:\n", "  arena "})
+    EXPECT_NE(r.out.find(part), std::string::npos) << part << " missing from:\n" << r.out;
+  EXPECT_EQ(r.out.find("aten::batch_norm", r.out.find("# after fold_batch_norm")), std::string::npos)
+      << "a BatchNorm is left after folding";
+  const size_t at = r.out.find("out0 1x7: max |fast - eager| ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const size_t open = r.out.find('(', at);
+  EXPECT_LE(std::stod(r.out.substr(open + 1)), 1e-4) << r.out.substr(at);
+}
+
 TEST(Cli, DemoRunsEveryModel) {
   auto r = run_reskit("demo --tour --only resnet18 --only resnext50_32x4d");
   ASSERT_EQ(r.status, 0) << r.err;
