@@ -1,5 +1,7 @@
 #include "reskit/core/memory.h"
 
+#include <ATen/record_function.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -37,6 +39,14 @@ void return_freed_memory() {
   malloc_trim(0);
 #endif
 }
+
+TrimHeapAfterEachOp::TrimHeapAfterEachOp()
+    : handle_(at::addThreadLocalCallback(
+          at::RecordFunctionCallback([](const at::RecordFunction&) -> std::unique_ptr<at::ObserverContext> { return nullptr; },
+                                     [](const at::RecordFunction&, at::ObserverContext*) { return_freed_memory(); })
+              .scopes({at::RecordScope::FUNCTION}))) {}
+
+TrimHeapAfterEachOp::~TrimHeapAfterEachOp() { at::removeCallback(handle_); }
 
 uint64_t available_memory_bytes() {
   constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max();

@@ -186,8 +186,11 @@ Plan compile(torch::nn::Module& root, const TensorFunction& forward, const std::
              const CompileOptions& options) {
   Plan plan;
   Plan::Impl& p = *plan.impl_;
-  p.graph = import_jit_graph(trace_graph(root, forward, example));
-  return_freed_memory();  // what the traced forward left free
+  {
+    const TrimHeapAfterEachOp trim;
+    p.graph = import_jit_graph(trace_graph(root, forward, example));
+  }
+  return_freed_memory();
   if (options.take_weights) {
     // The graph's constants share the weights' storage: it stays alive
     // through them, and goes as the passes and the lowering replace them.

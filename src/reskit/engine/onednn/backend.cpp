@@ -655,6 +655,8 @@ class OnednnBackend : public Backend {
             pd.impl_info_str() + ")");
     step->flop = 2.0 * static_cast<double>(out.sizes[0]) * static_cast<double>(lin->weight.numel());
     l.add_step(std::move(step));
+    for (int64_t v : n.inputs)
+      if (g.value(v).is_constant) l.copied_constant(v);
     l.need_scratchpad(pd.scratchpad_desc().get_size());
     l.set_buffer(n.outputs[0], dst.id);
     return true;
