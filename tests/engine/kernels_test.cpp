@@ -266,3 +266,38 @@ TEST(EngineConcat, JoinsBuffersAndTensorsOnTheChannels) {
 
 }  // namespace
 }  // namespace reskit
+
+namespace reskit {
+namespace {
+
+// Two plans of one network at two input sizes (a tracker's template and
+// search crops) compiled with one weight pool: each equals eager, and the
+// second takes from the pool the weights it wants in the first's layout.
+TEST(EngineWeightPool, PlansOfOneNetworkHoldTheirCommonWeightsOnce) {
+  torch::manual_seed(13);
+  Net net;
+  const Forward a = add_conv(net, "a", false, 16, 32, 1, 1, 0, 1, 1, true);
+  const Forward b = add_conv(net, "b", false, 32, 48, 3, 1, 1, 1, 1, true);
+  const Forward c = add_conv(net, "c", false, 48, 64, 1, 1, 0, 1, 1, false);
+  net.forward = [=](const at::Tensor& x) { return c(torch::relu(b(torch::relu(a(x))))); };
+  net.eval();
+  const engine::TensorFunction f = [&](const std::vector<at::Tensor>& in) {
+    return std::vector<at::Tensor>{net.forward(in[0])};
+  };
+  engine::CompileOptions options;
+  options.weight_pool = std::make_shared<engine::WeightPool>();
+  size_t alone_bytes = 0;
+  for (const std::vector<int64_t>& size : {std::vector<int64_t>{1, 16, 15, 15}, std::vector<int64_t>{1, 16, 31, 31}}) {
+    const at::Tensor x = at::randn(size);
+    torch::NoGradGuard no_grad;
+    const engine::Plan plan = engine::compile(net, f, {x}, options);
+    EXPECT_TRUE(test::close(plan.run({x})[0], net.forward(x), 1e-5)) << plan.steps_text();
+    if (!alone_bytes) alone_bytes = plan.memory().weight_bytes;
+  }
+  if (alone_bytes == 0) GTEST_SKIP() << "no CPU backend: the plans hold no reordered weights";
+  EXPECT_GT(options.weight_pool->shared_bytes(), 0u);
+  EXPECT_LE(options.weight_pool->shared_bytes(), alone_bytes);
+}
+
+}  // namespace
+}  // namespace reskit

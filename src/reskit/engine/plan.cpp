@@ -24,9 +24,9 @@
 namespace reskit::engine {
 namespace {
 
-std::unique_ptr<Backend> make_cpu_backend() {
+std::unique_ptr<Backend> make_cpu_backend([[maybe_unused]] std::shared_ptr<WeightPool> pool) {
 #if RESKIT_HAVE_ONEDNN
-  return onednn::make_backend();
+  return onednn::make_backend(std::move(pool));
 #else
   return nullptr;
 #endif
@@ -213,7 +213,7 @@ Plan compile(torch::nn::Module& root, const TensorFunction& forward, const std::
 
   bool cpu = true;
   for (const at::Tensor& t : example) cpu = cpu && t.device().is_cpu();
-  if (options.use_backend && cpu) p.backend = make_cpu_backend();
+  if (options.use_backend && cpu) p.backend = make_cpu_backend(options.weight_pool);
   Lowering::Result lowered = Lowering(p.graph, p.backend.get()).run();
   p.steps = std::move(lowered.steps);
   p.buffers = std::move(lowered.buffers);

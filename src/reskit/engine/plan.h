@@ -20,6 +20,7 @@
 #include "graph.h"
 #include "step.h"
 #include "trace.h"
+#include "weight_pool.h"
 
 namespace reskit::engine {
 
@@ -33,6 +34,10 @@ struct CompileOptions {
   // reordered) remain and a process never holds the weights twice. The
   // module cannot run afterwards. For a process that only runs the plan.
   bool take_weights = false;
+  // Weights shared with the other plans compiled with this pool (a model's
+  // entry points: SiamBAN's template and track calls): where two want the
+  // same weights in the same layout, they hold one copy.
+  std::shared_ptr<WeightPool> weight_pool;
 };
 
 // What a plan holds beyond the model's own weights.
@@ -40,7 +45,7 @@ struct PlanMemory {
   size_t arena_bytes = 0;       // one run's buffers, placed by liveness
   size_t peak_live_bytes = 0;   // the most buffer bytes alive at one step (the arena's lower bound)
   size_t scratchpad_bytes = 0;  // kernels' temporary space, per run
-  size_t weight_bytes = 0;      // weights reordered for the kernels, once per plan
+  size_t weight_bytes = 0;      // weights reordered for the kernels, once per plan (those from the pool not counted)
 };
 
 struct StepTime {

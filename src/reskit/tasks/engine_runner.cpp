@@ -18,8 +18,12 @@ Engine parse_engine(const std::string& command, const std::string& text) {
 }
 
 EngineRunner::EngineRunner(std::string name, std::shared_ptr<torch::nn::Module> module, models::Forward forward,
-                           Engine engine)
-    : name_(std::move(name)), module_(std::move(module)), forward_(std::move(forward)), engine_(engine) {}
+                           Engine engine, std::shared_ptr<engine::WeightPool> weights)
+    : name_(std::move(name)),
+      module_(std::move(module)),
+      forward_(std::move(forward)),
+      engine_(engine),
+      weights_(std::move(weights)) {}
 
 EngineRunner::EngineRunner(const models::Model& model, Engine engine, bool take_weights)
     : EngineRunner(model.name, model.module, model.forward, engine) {
@@ -48,6 +52,7 @@ std::vector<at::Tensor> EngineRunner::operator()(const std::vector<at::Tensor>& 
         check_forward_memory(name_, *module_, forward_, sizes);
         engine::CompileOptions options;
         options.take_weights = take_weights_;
+        options.weight_pool = weights_;
         weights_taken_ = take_weights_;  // even if this compile fails: the weights may be gone
         slot = std::make_shared<const engine::Plan>(engine::compile(*module_, forward_, inputs, options));
       }

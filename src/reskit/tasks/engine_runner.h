@@ -13,6 +13,7 @@
 
 namespace reskit::engine {
 class Plan;
+class WeightPool;
 }
 
 namespace reskit::tasks {
@@ -25,7 +26,9 @@ Engine parse_engine(const std::string& command, const std::string& text);
 class EngineRunner {
  public:
   // `module` is what `forward` runs (switched to eval mode for the fast engine's capture).
-  EngineRunner(std::string name, std::shared_ptr<torch::nn::Module> module, models::Forward forward, Engine engine);
+  // `weights`: a pool the plans share with other runners' (entry points of one model).
+  EngineRunner(std::string name, std::shared_ptr<torch::nn::Module> module, models::Forward forward, Engine engine,
+               std::shared_ptr<engine::WeightPool> weights = nullptr);
   // The model's own forward. `take_weights`: the first plan takes the
   // model's weights (engine::CompileOptions), for a run of one input shape
   // that should hold them once; the model cannot run eagerly afterwards.
@@ -40,6 +43,7 @@ class EngineRunner {
   std::shared_ptr<torch::nn::Module> module_;
   models::Forward forward_;
   Engine engine_;
+  std::shared_ptr<engine::WeightPool> weights_;
   mutable bool take_weights_ = false;  // the next compile takes the weights
   mutable bool weights_taken_ = false;  // a compile took them: no other can run
   mutable std::mutex mutex_;

@@ -203,6 +203,8 @@ std::string spatial_text(const std::vector<int64_t>& sizes) {
 
 class OnednnBackend : public Backend {
  public:
+  explicit OnednnBackend(std::shared_ptr<WeightPool> pool) : pool_(std::move(pool)) {}
+
   bool lower(Lowering& l, const Node& n) override {
     try {
       if (n.kind == "reskit::conv") return lower_conv(l, n);
@@ -267,14 +269,37 @@ class OnednnBackend : public Backend {
   }
 
   Operand constant(const at::Tensor& t, const memory::desc& plain, const memory::desc& wanted, Lowering& l) {
-    at::Tensor dense = t.contiguous();
-    auto mem = std::make_shared<memory>(wanted, cpu_engine());
-    memory user(plain, cpu_engine(), dense.data_ptr());
-    dnnl::stream s(cpu_engine());
-    dnnl::reorder(user, *mem).execute(s, user, *mem);
-    s.wait();
-    l.add_weight_bytes(wanted.get_size());
+    const at::Tensor dense = t.contiguous();
+    bool made = false;
+    const auto make = [&] {
+      auto mem = std::make_shared<memory>(wanted, cpu_engine());
+      memory user(plain, cpu_engine(), dense.data_ptr());
+      dnnl::stream s(cpu_engine());
+      dnnl::reorder(user, *mem).execute(s, user, *mem);
+      s.wait();
+      made = true;
+      return mem;
+    };
+    const std::optional<std::string> key = pool_ ? pool_key(dense, wanted) : std::nullopt;
+    std::shared_ptr<memory> mem =
+        key ? std::static_pointer_cast<memory>(pool_->get(*key, wanted.get_size(), make)) : make();
+    if (made) l.add_weight_bytes(wanted.get_size());
     return Operand{Operand::Kind::kConstant, -1, wanted, mem};
+  }
+
+  // A weight's key in the pool: its bytes and the blocked layout it is
+  // reordered to; none for other layouts (oneDNN's Winograd, packed ones).
+  static std::optional<std::string> pool_key(const at::Tensor& dense, const memory::desc& wanted) {
+    const dnnl_memory_desc_t& d = wanted.data;
+    if (d.format_kind != dnnl_blocked || d.data_type != dnnl_f32 || d.extra.flags != 0) return std::nullopt;
+    std::ostringstream key;
+    key << content_key(dense.data_ptr(), dense.nbytes()) << " " << dense.sizes() << " ->";
+    const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+    for (int i = 0; i < d.ndims; ++i)
+      key << " " << d.dims[i] << "/" << d.padded_dims[i] << "/" << d.padded_offsets[i] << "/" << b.strides[i];
+    key << " off " << d.offset0 << " blocks";
+    for (int i = 0; i < b.inner_nblks; ++i) key << " " << b.inner_idxs[i] << ":" << b.inner_blks[i];
+    return key.str();
   }
 
   // The destination of a node whose output may overwrite input `v` in
@@ -749,6 +774,7 @@ class OnednnBackend : public Backend {
     return true;
   }
 
+  std::shared_ptr<WeightPool> pool_;                  // null: nothing shared with other plans
   std::vector<memory::desc> descs_;                   // by buffer id
   std::vector<std::pair<int64_t, std::vector<int64_t>>> lists_;  // (list, its tensors) left to the concatenations
   std::vector<std::pair<int64_t, int64_t>> flattened_;  // (flatten's output, its 4-D source) left to the linears
@@ -757,6 +783,8 @@ class OnednnBackend : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_backend() { return std::make_unique<OnednnBackend>(); }
+std::unique_ptr<Backend> make_backend(std::shared_ptr<WeightPool> pool) {
+  return std::make_unique<OnednnBackend>(std::move(pool));
+}
 
 }  // namespace reskit::engine::onednn

@@ -8,9 +8,11 @@
 #include <memory>
 
 #include "../lower.h"
+#include "../weight_pool.h"
 
 namespace reskit::engine::onednn {
 
-std::unique_ptr<Backend> make_backend();
+// `pool` (may be null): weights this plan shares with others compiled with it.
+std::unique_ptr<Backend> make_backend(std::shared_ptr<WeightPool> pool);
 
 }  // namespace reskit::engine::onednn

@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "reskit/core/error.h"
+#include "reskit/engine/weight_pool.h"
 #include "reskit/io/opencv/track_frames.h"
 #include "reskit/models/tracking/siamban.h"
 
@@ -18,8 +19,11 @@ namespace reskit::tasks {
 struct Tracker::Net {
   std::shared_ptr<models::tracking::SiamBANImpl> siamban;
   models::tracking::TemplateKernels kernels;
-  // The fast engine's step: (x, cls kernels..., loc kernels...) -> (cls, loc).
-  std::unique_ptr<EngineRunner> step;
+  // The fast engine's plans, holding their common weights once: the
+  // template, z -> (cls kernels..., loc kernels...), and the step,
+  // (x, cls kernels..., loc kernels...) -> (cls, loc).
+  std::shared_ptr<engine::WeightPool> weights = std::make_shared<engine::WeightPool>();
+  std::unique_ptr<EngineRunner> template_kernels, step;
 };
 
 Tracker::Tracker(const models::Model& model, c10::Device device, TrackerConfig config, Engine engine)
@@ -72,10 +76,27 @@ void Tracker::init(const at::Tensor& image, const TrackBox& box) {
   const at::Tensor z = io::crop_subwindow(image, state.cx, state.cy, config_.exemplar_size,
                                           static_cast<int64_t>(std::nearbyint(side)), average);
   at::NoGradGuard no_grad;
-  net_->kernels = net_->siamban->template_kernels(z.to(device_));
+  const auto siamban = net_->siamban;
+  if (engine_ == Engine::kFast && !net_->template_kernels)
+    net_->template_kernels = std::make_unique<EngineRunner>(
+        "siamban template", siamban,
+        [siamban](const std::vector<at::Tensor>& in) {
+          models::tracking::TemplateKernels k = siamban->template_kernels(in[0]);
+          std::vector<at::Tensor> out = std::move(k.cls);
+          out.insert(out.end(), k.loc.begin(), k.loc.end());
+          return out;
+        },
+        Engine::kFast, net_->weights);
+  if (net_->template_kernels) {
+    const std::vector<at::Tensor> k = (*net_->template_kernels)({z.to(device_)});
+    const auto half = k.begin() + static_cast<std::ptrdiff_t>(k.size() / 2);
+    net_->kernels.cls.assign(k.begin(), half);
+    net_->kernels.loc.assign(half, k.end());
+  } else {
+    net_->kernels = siamban->template_kernels(z.to(device_));
+  }
   if (engine_ == Engine::kFast && !net_->step) {
     const size_t levels = net_->kernels.cls.size();
-    const auto siamban = net_->siamban;
     net_->step = std::make_unique<EngineRunner>(
         "siamban track", siamban,
         [siamban, levels](const std::vector<at::Tensor>& in) {
@@ -85,7 +106,7 @@ void Tracker::init(const at::Tensor& image, const TrackBox& box) {
           auto [cls, loc] = siamban->track(in[0], k);
           return std::vector<at::Tensor>{cls, loc};
         },
-        Engine::kFast);
+        Engine::kFast, net_->weights);
   }
   state_ = state;  // only once the template is made: a failed init changes nothing
   channel_average_ = average;
