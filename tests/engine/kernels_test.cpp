@@ -264,12 +264,6 @@ TEST(EngineConcat, JoinsBuffersAndTensorsOnTheChannels) {
   expect_engine_equals_eager(net, {2, 24, 11, 13}, "cat");
 }
 
-}  // namespace
-}  // namespace reskit
-
-namespace reskit {
-namespace {
-
 // Two plans of one network at two input sizes (a tracker's template and
 // search crops) compiled with one weight pool: each equals eager, and the
 // second takes from the pool the weights it wants in the first's layout.
