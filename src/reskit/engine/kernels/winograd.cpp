@@ -1,4 +1,4 @@
-#include "reskit/engine/kernels/winograd.h"
+#include "winograd.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -7,7 +7,7 @@
 
 #include "reskit/core/cpu_features.h"
 #include "reskit/core/error.h"
-#include "reskit/engine/kernels/winograd_layer.h"
+#include "winograd_layer.h"
 
 namespace reskit::engine::kernels {
 namespace {

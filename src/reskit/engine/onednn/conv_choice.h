@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "reskit/engine/kernels/winograd.h"
+#include "../kernels/winograd.h"
 
 namespace reskit::engine::onednn {
 

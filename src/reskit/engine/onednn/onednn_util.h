@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "reskit/engine/step.h"
+#include "../step.h"
 
 namespace reskit::engine::onednn {
 

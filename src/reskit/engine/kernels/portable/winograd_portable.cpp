@@ -1,7 +1,7 @@
 // The Winograd kernels in portable C++ (8 lanes, nChw8c), for CPUs without
 // AVX2: plain loops over 8 floats, which the compiler maps to what the
 // baseline x86-64 (SSE2) or any other target offers.
-#include "reskit/engine/kernels/winograd_layer.h"
+#include "../winograd_layer.h"
 
 namespace reskit::engine::kernels {
 namespace {
@@ -34,7 +34,7 @@ struct Portable {
   static T select_positive(T x, T y) { return map([&](int i) { return x.v[i] > 0 ? x.v[i] : y.v[i]; }); }
 };
 
-#include "reskit/engine/kernels/winograd_impl.h"
+#include "../winograd_impl.h"
 
 }  // namespace
 

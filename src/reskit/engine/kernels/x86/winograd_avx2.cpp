@@ -2,7 +2,7 @@
 // -mavx2 -mfma (CMakeLists.txt) and called only where the CPU has them.
 #include <immintrin.h>
 
-#include "reskit/engine/kernels/winograd_layer.h"
+#include "../winograd_layer.h"
 
 namespace reskit::engine::kernels {
 namespace {
@@ -25,7 +25,7 @@ struct Avx2 {
   static T select_positive(T x, T y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ)); }
 };
 
-#include "reskit/engine/kernels/winograd_impl.h"
+#include "../winograd_impl.h"
 
 }  // namespace
 

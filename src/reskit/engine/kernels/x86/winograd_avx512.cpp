@@ -2,7 +2,7 @@
 // -mavx512f/bw/vl/dq -mfma (CMakeLists.txt) and called only where the CPU has them.
 #include <immintrin.h>
 
-#include "reskit/engine/kernels/winograd_layer.h"
+#include "../winograd_layer.h"
 
 namespace reskit::engine::kernels {
 namespace {
@@ -27,7 +27,7 @@ struct Avx512 {
   }
 };
 
-#include "reskit/engine/kernels/winograd_impl.h"
+#include "../winograd_impl.h"
 
 }  // namespace
 
