@@ -26,10 +26,15 @@ bool Lowering::last_read_here(int64_t value) const {
   return last_reader_[static_cast<size_t>(value)] == static_cast<int64_t>(node_);
 }
 
-void Lowering::copied_constant(int64_t value) {
-  if (!last_read_here(value)) return;
-  release_constant(graph_, value);
-  return_freed_memory();  // a network's weights are then held once, not twice, while lowering
+void Lowering::release_constants_read_last() {
+  bool released = false;
+  for (int64_t v : graph_.nodes[node_].inputs) {
+    const Value& value = graph_.value(v);
+    if (!value.is_constant || !value.constant.isTensor() || !last_read_here(v)) continue;
+    release_constant(graph_, v);
+    released = true;
+  }
+  if (released) return_freed_memory();
 }
 
 int64_t Lowering::add_buffer(BufferSpec spec) {
@@ -48,10 +53,12 @@ void Lowering::ensure_tensor(int64_t value) {
 Lowering::Result Lowering::run() && {
   for (node_ = 0; node_ < graph_.nodes.size(); ++node_) {
     const Node& n = graph_.nodes[node_];
-    if (backend_ && backend_->lower(*this, n)) continue;
-    for (int64_t v : n.inputs) ensure_tensor(v);
-    add_step(make_aten_step(graph_, n));
-    for (int64_t v : n.outputs) has_tensor_[static_cast<size_t>(v)] = true;
+    if (!backend_ || !backend_->lower(*this, n)) {
+      for (int64_t v : n.inputs) ensure_tensor(v);
+      add_step(make_aten_step(graph_, n));
+      for (int64_t v : n.outputs) has_tensor_[static_cast<size_t>(v)] = true;
+    }
+    release_constants_read_last();
   }
   for (int64_t v : graph_.outputs) ensure_tensor(v);
   return std::move(result_);

@@ -32,7 +32,10 @@ class Backend {
 
 class Lowering {
  public:
-  // The lowering may release constants it has copied (graph.h: release_constant).
+  // Once a node is lowered, the constants no later node reads are released
+  // (graph.h: release_constant): its step holds what it needs (a kernel its
+  // reordered copy, an ATen step its own reference), so a network's weights
+  // are held once, not twice, while lowering.
   Lowering(Graph& graph, Backend* backend);
 
   const Graph& graph() const { return graph_; }
@@ -43,10 +46,6 @@ class Lowering {
   // The nodes that read `value`, in order, and whether it is a graph output.
   const std::vector<int64_t>& readers(int64_t value) const { return readers_[static_cast<size_t>(value)]; }
   bool is_output(int64_t value) const { return last_reader_[static_cast<size_t>(value)] == -2; }
-  // A constant the backend has copied (weights reordered for a kernel): if
-  // no later node reads it, the graph lets go of its data.
-  void copied_constant(int64_t value);
-
   // A value's homes: its buffer (-1: none) and whether a tensor holds it.
   int64_t buffer_of(int64_t value) const { return buffer_of_[static_cast<size_t>(value)]; }
   bool has_tensor(int64_t value) const { return has_tensor_[static_cast<size_t>(value)]; }
@@ -68,6 +67,7 @@ class Lowering {
 
  private:
   void ensure_tensor(int64_t value);
+  void release_constants_read_last();
 
   Result result_;
   Graph& graph_;

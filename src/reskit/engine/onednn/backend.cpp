@@ -412,8 +412,6 @@ class OnednnBackend : public Backend {
       if (residual) conv->reads_destination();
       step = std::move(conv);
     }
-    l.copied_constant(n.inputs[1]);
-    l.copied_constant(n.inputs[2]);
     step->flop = conv_flop(g, n);
     l.add_step(std::move(step));
     l.set_buffer(n.outputs[0], dst.id);
@@ -680,8 +678,6 @@ class OnednnBackend : public Backend {
             pd.impl_info_str() + ")");
     step->flop = 2.0 * static_cast<double>(out.sizes[0]) * static_cast<double>(lin->weight.numel());
     l.add_step(std::move(step));
-    for (int64_t v : n.inputs)
-      if (g.value(v).is_constant) l.copied_constant(v);
     l.need_scratchpad(pd.scratchpad_desc().get_size());
     l.set_buffer(n.outputs[0], dst.id);
     return true;
