@@ -1,6 +1,6 @@
 #pragma once
-// reskit's own Winograd F(4x4, 3x3) convolution: stride 1, dilation 1, no
-// groups, on oneDNN's blocked layouts (nChw16c with AVX-512, nChw8c with
+// reskit's own Winograd F(4x4, 3x3) convolution: stride 1, no groups, on
+// oneDNN's blocked layouts (nChw16c with AVX-512, nChw8c with
 // AVX2 and the portable path), so that it sits between oneDNN's kernels with
 // no conversion. Per layer:
 //   weights   U = G g G^T, once, in float64 (36 frequencies x IC x OC);
@@ -9,6 +9,11 @@
 //             M = V U (a register-blocked micro-kernel), then Y = A^T M A
 //             with the bias, the residual already in the destination (a
 //             sum), and ReLU / LeakyReLU / clip, written straight to dst.
+// A dilated convolution (dilation d) runs through the atrous decomposition:
+// the outputs of each of the d x d phases (y mod d, x mod d) are an undilated
+// 3x3 convolution of the input rows and columns of the same phase, so its
+// tiles read the input d apart and write the output d apart; the weights and
+// transforms are the undilated ones.
 // Stage 2 splits over tile blocks and output-channel chunks, so that small
 // maps (14x14: one block) still use every thread. Kernels: AVX-512, AVX2+FMA
 // and portable C++, chosen from cpu_features() (RESKIT_MAX_CPU_ISA caps it);
@@ -31,8 +36,9 @@ int isa_lanes(Isa isa);  // the channel block: 16, 8, 8
 struct WinogradShape {
   int64_t batch = 1, in_channels = 0, out_channels = 0;
   int64_t height = 0, width = 0;          // input
-  int64_t out_height = 0, out_width = 0;  // output (stride 1: height + pad_top + pad_bottom - 2)
+  int64_t out_height = 0, out_width = 0;  // output (stride 1: height + pad_top + pad_bottom - 2 dilation)
   int64_t pad_top = 0, pad_left = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
 };
 
 // What the output transform applies after the bias: the residual the
@@ -57,7 +63,7 @@ class WinogradConv {
   int lanes() const;
   size_t scratch_bytes(int threads) const;
   size_t weight_bytes() const;
-  std::string name() const;  // "reskit winograd 4x4 avx512"
+  std::string name() const;  // "reskit winograd 4x4 avx512", "reskit winograd 4x4 atrous avx512"
 
   // src, dst: blocked N x C/lanes x H x W x lanes; scratch: scratch_bytes(threads) bytes, 64-aligned.
   void run(const float* src, float* dst, std::byte* scratch) const;
@@ -69,10 +75,10 @@ class WinogradConv {
 };
 
 // The twin: the same F(4x4, 3x3) transforms in plain float loops over dense
-// NCHW tensors (bias, sum with `residual` if defined, then the epilogue's
-// activation), for the tests.
+// NCHW tensors, phase by phase where `dilation` > 1 (bias, sum with
+// `residual` if defined, then the epilogue's activation), for the tests.
 at::Tensor winograd_reference(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
                               int64_t pad_top, int64_t pad_left, int64_t pad_bottom, int64_t pad_right,
-                              const at::Tensor& residual, WinogradEpilogue epilogue);
+                              const at::Tensor& residual, WinogradEpilogue epilogue, int64_t dilation = 1);
 
 }  // namespace reskit::engine::kernels

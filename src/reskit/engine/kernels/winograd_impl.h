@@ -38,13 +38,14 @@ struct Winograd {
     y[3] = V::add(V::fmadd(eight, d34, d12), m[5]);
   }
 
-  // Where tile t starts: its image and its top-left output position.
+  // Where tile t starts: its image and its top-left output position; its
+  // outputs are then dh rows and dw columns apart (the atrous phases).
   static void tile_origin(const WinogradLayer& L, int64_t t, int64_t& n, int64_t& y, int64_t& x) {
-    const int64_t per_image = L.tiles_h * L.tiles_w;
+    const int64_t per_phase = L.tiles_h * L.tiles_w, per_image = per_phase * L.dh * L.dw;
     n = t / per_image;
-    const int64_t r = t - n * per_image;
-    y = (r / L.tiles_w) * 4;
-    x = (r % L.tiles_w) * 4;
+    const int64_t r = t - n * per_image, phase = r / per_phase, q = r - phase * per_phase;
+    y = phase / L.dw + (q / L.tiles_w) * 4 * L.dh;
+    x = phase % L.dw + (q % L.tiles_w) * 4 * L.dw;
   }
 
   static void input(const WinogradLayer& L, const float* src, float* v, int64_t begin, int64_t end) {
@@ -60,10 +61,10 @@ struct Winograd {
         const int64_t y0 = oy - L.pad_t, x0 = ox - L.pad_l;
         const float* plane = src + (n * icbs + icb) * L.h * L.w * W;
         T d[6][6];
-        const bool inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= L.h && x0 + 6 <= L.w;
+        const bool inside = y0 >= 0 && x0 >= 0 && y0 + 5 * L.dh < L.h && x0 + 5 * L.dw < L.w;
         for (int i = 0; i < 6; ++i)
           for (int j = 0; j < 6; ++j) {
-            const int64_t y = y0 + i, x = x0 + j;
+            const int64_t y = y0 + i * L.dh, x = x0 + j * L.dw;
             d[i][j] = inside || (y >= 0 && y < L.h && x >= 0 && x < L.w) ? V::load(plane + (y * L.w + x) * W)
                                                                         : V::zero();
           }
@@ -162,12 +163,12 @@ struct Winograd {
           const T bias = V::load(L.bias + oc);
           float* plane = dst + (n * ocbs + oc / W) * L.oh * L.ow * W;
           for (int i = 0; i < 4; ++i) {
-            const int64_t y = oy + i;
+            const int64_t y = oy + i * L.dh;
             if (y >= L.oh) break;
             T out[4];
             output_1d(rows[i], out);
             for (int j = 0; j < 4; ++j) {
-              const int64_t x = ox + j;
+              const int64_t x = ox + j * L.dw;
               if (x >= L.ow) break;
               float* at = plane + (y * L.ow + x) * W;
               T value = V::add(out[j], bias);

@@ -12,8 +12,11 @@ namespace reskit::engine::kernels {
 struct WinogradLayer {
   // Sizes: batch, channels, input and output maps, padding.
   int64_t n = 1, ic = 0, oc = 0, h = 0, w = 0, oh = 0, ow = 0, pad_t = 0, pad_l = 0;
+  int64_t dh = 1, dw = 1;  // dilation: the phases (dh x dw of them) and the step within one
   int lanes = 16;  // the channel block of src and dst
-  // Tiles of 4x4 outputs (6x6 inputs), grouped in blocks of `tile_block`;
+  // Tiles of 4x4 outputs (6x6 inputs) of one phase (tiles_h x tiles_w per
+  // phase, the first phase's count: the others' may end in a part tile or
+  // one wholly outside, which writes nothing), grouped in blocks of `tile_block`;
   // output channels in chunks of `oc_chunk` (a multiple of 2 x lanes).
   int64_t tiles_h = 0, tiles_w = 0, tiles = 0, tile_block = 0, blocks = 0, oc_chunk = 0;
   // U[36][oc / (2 lanes)][ic][2 lanes]: each frequency's weights in panels of

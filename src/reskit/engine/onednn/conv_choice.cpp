@@ -39,6 +39,8 @@ kernels::WinogradShape winograd_shape(const ConvShape& s) {
   w.out_width = s.dst[3];
   w.pad_top = s.padding_l[0];
   w.pad_left = s.padding_l[1];
+  w.dilation_h = s.dilation[0];
+  w.dilation_w = s.dilation[1];
   return w;
 }
 
@@ -57,12 +59,15 @@ std::vector<ConvChoice> candidates(const ConvLayer& layer, const memory::desc& s
                                 : memory::desc();
   memory::dims dilates;
   for (int64_t d : s.dilation) dilates.push_back(d - 1);
+  const auto all_one = [](const std::vector<int64_t>& v) {
+    return std::all_of(v.begin(), v.end(), [](int64_t x) { return x == 1; });
+  };
+  // Unit-stride 3x3: reskit's Winograd runs dilated ones too (the atrous phases), oneDNN's does not.
   const bool unit_3x3 = s.groups == 1 && s.kernel.size() == 2 &&
                         std::all_of(s.kernel.begin(), s.kernel.end(), [](int64_t k) { return k == 3; }) &&
-                        std::all_of(s.stride.begin(), s.stride.end(), [](int64_t v) { return v == 1; }) &&
-                        std::all_of(s.dilation.begin(), s.dilation.end(), [](int64_t v) { return v == 1; });
+                        all_one(s.stride);
   std::vector<std::pair<dnnl::algorithm, const char*>> algorithms = {{dnnl::algorithm::convolution_direct, "direct"}};
-  if (unit_3x3) algorithms.emplace_back(dnnl::algorithm::convolution_winograd, "winograd");
+  if (unit_3x3 && all_one(s.dilation)) algorithms.emplace_back(dnnl::algorithm::convolution_winograd, "winograd");
 
   std::vector<ConvChoice> out;
   const memory::desc wanted_dst = dst.get_size() > 0 ? dst : any_dst;
@@ -93,8 +98,8 @@ std::vector<ConvChoice> candidates(const ConvLayer& layer, const memory::desc& s
     const memory::desc blocked_src(to_dims(s.src), memory::data_type::f32, tag);
     const memory::desc blocked_dst(to_dims(s.dst), memory::data_type::f32, tag);
     if (dst.get_size() == 0 || dst == blocked_dst)
-      out.push_back({std::string("reskit winograd 4x4 ") + kernels::isa_name(isa), blocked_src, blocked_dst,
-                     std::nullopt, nullptr});
+      out.push_back({std::string("reskit winograd 4x4 ") + (all_one(s.dilation) ? "" : "atrous ") + kernels::isa_name(isa),
+                     blocked_src, blocked_dst, std::nullopt, nullptr});
   }
   return out;
 }

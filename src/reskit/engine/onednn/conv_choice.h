@@ -1,7 +1,8 @@
 #pragma once
 // Which kernel runs a convolution layer. The candidates are oneDNN's direct
-// algorithm and, for unit-stride 3x3 convolutions, oneDNN's Winograd and
-// reskit's own F(4x4, 3x3) (kernels/winograd.h); oneDNN's with the source in
+// algorithm and, for unit-stride 3x3 convolutions, oneDNN's Winograd
+// (undilated ones) and reskit's own F(4x4, 3x3) (kernels/winograd.h; dilated
+// ones too, through the atrous phases); oneDNN's with the source in
 // the layout it comes in or in the one oneDNN prefers. Only oneDNN's JIT
 // kernels count (never its reference or im2col + GEMM ones: a layer with no
 // JIT kernel stays on ATen).
