@@ -111,10 +111,14 @@ TEST(Tracking, TrajectoryEqualsTheReferenceTracker) {
   for (const tasks::Engine engine : {tasks::Engine::kEager, tasks::Engine::kFast}) {
     tasks::Tracker tracker(tracker_model(), c10::kCPU, tasks::tracker_config(params["config"]), engine);
     tracker.init(frame(params, 0), box_of(params["init_bbox"]));
-    // The bound is 0.5 px; the pieces agree far closer, so any real drift shows.
+    // The bound is 0.5 px; the pieces agree far closer, so any real
+    // drift shows. The fast engine's Winograd (F(4x4, 3x3), atrous in the
+    // dilated stages) rounds differently from direct convolution, and the
+    // box carries it from frame to frame: up to ~0.01 px here.
+    const double tol = engine == tasks::Engine::kFast ? 0.02 : 0.01;
     for (size_t i = 1; i < params["frames"].size(); ++i) {
       const tasks::TrackResult r = tracker.track(frame(params, i));
-      expect_box_near(r.box, expected[i - 1]["bbox"], 0.01,
+      expect_box_near(r.box, expected[i - 1]["bbox"], tol,
                       params["frames"][i].get<std::string>() + (engine == tasks::Engine::kFast ? " (fast)" : ""));
     }
   }

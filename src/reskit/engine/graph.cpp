@@ -112,12 +112,13 @@ void release_unused_constants(Graph& g) {
 }
 
 double conv_flop(const Graph& g, const Node& n) {
-  if (n.kind != "reskit::conv" || n.outputs.empty() || !g.value(n.inputs[1]).is_constant) return 0;
+  if (n.kind != "reskit::conv" || n.outputs.empty()) return 0;
   const Value& out = g.value(n.outputs[0]);
-  const at::Tensor& w = g.value(n.inputs[1]).constant.toTensor();
+  const Value& wv = g.value(n.inputs[1]);
+  const std::vector<int64_t> w = wv.is_constant ? wv.constant.toTensor().sizes().vec() : wv.sizes;
   double flop = 2.0;
   for (int64_t d : out.sizes) flop *= static_cast<double>(d);
-  for (int64_t d = 1; d < w.dim(); ++d) flop *= static_cast<double>(w.size(d));  // in/groups x kernel
+  for (size_t d = 1; d < w.size(); ++d) flop *= static_cast<double>(w[d]);  // in/groups x kernel
   return out.sizes.empty() ? 0 : flop;
 }
 

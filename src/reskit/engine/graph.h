@@ -36,8 +36,10 @@ struct Activation {
   std::string name() const;    // "relu", "leaky_relu(0.1)", "silu", "sigmoid", "clip(0, 6)"
 };
 
-// The engine's own convolution: weight and bias are constants, the output
-// optionally gets a residual added and then an activation.
+// The engine's own convolution: the bias a constant, the weight a constant
+// or a value of the run (a tracker's template kernel, which only the
+// depthwise correlation or ATen runs); the output optionally gets a residual
+// added and then an activation.
 struct ConvAttributes {
   std::vector<int64_t> stride, padding, dilation;
   int64_t groups = 1;

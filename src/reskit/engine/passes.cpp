@@ -129,13 +129,19 @@ void convert_convolutions(Graph& g) {
   for (Node& n : g.nodes) {
     const int groups = conv_groups_input(g, n);
     if (groups < 0) continue;
-    if (!constant_tensor(g, n.inputs[1]) || !constant_tensor_or_none(g, n.inputs[2])) continue;
-    if (value(g, n.inputs[1]).constant.toTensor().scalar_type() != at::kFloat) continue;
+    // Weights a float constant, or a float value of the run with known sizes
+    // (a tracker's template kernels, correlated with the search map).
+    const Value& w = value(g, n.inputs[1]);
+    const bool constant_weights = constant_tensor(g, n.inputs[1]);
+    if (constant_weights ? w.constant.toTensor().scalar_type() != at::kFloat
+                         : w.is_constant || w.dtype != at::kFloat || w.sizes.size() < 3)
+      continue;
+    if (!constant_tensor_or_none(g, n.inputs[2])) continue;
     bool numeric = value(g, n.inputs[groups]).is_constant;
     for (int k = 3; k < 6; ++k) numeric = numeric && value(g, n.inputs[k]).is_constant && value(g, n.inputs[k]).constant.isIntList();
     if (!numeric) continue;
     // aten::conv2d takes one value for every spatial dim ([1] for [1, 1]), as PyTorch's F.conv2d(x, w, stride=1) traces.
-    const size_t spatial = static_cast<size_t>(value(g, n.inputs[1]).constant.toTensor().dim() - 2);
+    const size_t spatial = (constant_weights ? static_cast<size_t>(w.constant.toTensor().dim()) : w.sizes.size()) - 2;
     const auto expanded = [&](std::vector<int64_t> v) {
       if (v.size() == 1) v.assign(spatial, v[0]);
       return v;

@@ -4,9 +4,10 @@
 // compile() runs them:
 //   fold_batch_norm        a convolution's eval-mode BatchNorm folded into
 //                          its weight and bias (computed in float64);
-//   convert_convolutions   LibTorch convolutions with constant weights become
-//                          reskit::conv, run on oneDNN whatever LibTorch's
-//                          heuristics would choose;
+//   convert_convolutions   LibTorch convolutions with constant weights (or
+//                          float weights the run gives, for correlations)
+//                          become reskit::conv, run on oneDNN or reskit's
+//                          kernels whatever LibTorch's heuristics would choose;
 //   fuse_conv_epilogues    a residual add (same shape) and then an activation
 //                          (ReLU, LeakyReLU, SiLU, Sigmoid, ReLU6, Hardtanh)
 //                          after a reskit::conv, when nothing else reads its

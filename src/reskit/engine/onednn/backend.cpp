@@ -4,11 +4,13 @@
 #include <ATen/Parallel.h>
 
 #include <dnnl.hpp>
+#include <algorithm>
 #include <optional>
 #include <sstream>
 #include <unordered_map>
 
 #include "reskit/core/error.h"
+#include "../kernels/depthwise_xcorr.h"
 #include "conv_choice.h"
 #include "onednn_util.h"
 
@@ -113,6 +115,40 @@ class WinogradStep : public Step {
   std::string text_;
 };
 
+// reskit's depthwise cross-correlation: the search map a buffer in the ISA's
+// blocked layout; the kernel a tensor of the run (a template's features, a
+// plan input) or, where the graph holds it as a constant, the step's own.
+class XCorrStep : public Step {
+ public:
+  XCorrStep(kernels::DepthwiseXCorrKernel kernel, int64_t src, int64_t kernel_value, at::Tensor kernel_constant,
+            at::Tensor bias, int64_t dst, int64_t kernel_numel, std::string label)
+      : kernel_(kernel), src_(src), kernel_value_(kernel_value), dst_(dst), kernel_numel_(kernel_numel),
+        kernel_constant_(std::move(kernel_constant)), bias_(std::move(bias)), text_(std::move(label)) {
+    io.buffer_reads = {src_};
+    if (kernel_value_ >= 0) io.tensor_reads = {kernel_value_};
+    io.buffer_writes = {dst_};
+  }
+
+  void run(RunContext& c, size_t) const override {
+    at::Tensor k = kernel_value_ >= 0 ? c.values[static_cast<size_t>(kernel_value_)].toTensor() : kernel_constant_;
+    if (k.scalar_type() != at::kFloat || !k.device().is_cpu() || k.numel() != kernel_numel_)
+      throw Error("engine: the correlation's kernel is not the " + std::to_string(kernel_numel_) +
+                  " float values on the CPU it was compiled for");
+    k = k.contiguous();
+    kernel_.run(static_cast<const float*>(c.buffer(src_)), k.data_ptr<float>(),
+                bias_.defined() ? bias_.data_ptr<float>() : nullptr, static_cast<float*>(c.buffer(dst_)),
+                c.scratchpad);
+  }
+
+  std::string text() const override { return text_; }
+
+ private:
+  kernels::DepthwiseXCorrKernel kernel_;
+  int64_t src_, kernel_value_, dst_, kernel_numel_;
+  at::Tensor kernel_constant_, bias_;
+  std::string text_;
+};
+
 // "add,relu": what a convolution applies after itself.
 std::string conv_tags(const ConvAttributes& a) {
   std::string tags = a.residual ? "add" : "";
@@ -207,7 +243,8 @@ class OnednnBackend : public Backend {
 
   bool lower(Lowering& l, const Node& n) override {
     try {
-      if (n.kind == "reskit::conv") return lower_conv(l, n);
+      if (n.kind == "reskit::conv") return lower_conv_or_xcorr(l, n);
+      if (n.kind == "aten::reshape" || n.kind == "aten::view") return lower_same_shape_view(l, n);
       if (n.kind == "aten::max_pool2d" || n.kind == "aten::max_pool3d") return lower_max_pool(l, n);
       if (n.kind == "aten::avg_pool2d" || n.kind == "aten::avg_pool3d") return lower_avg_pool(l, n);
       if (n.kind == "aten::adaptive_avg_pool2d" || n.kind == "aten::adaptive_avg_pool3d")
@@ -415,6 +452,90 @@ class OnednnBackend : public Backend {
     step->flop = conv_flop(g, n);
     l.add_step(std::move(step));
     l.set_buffer(n.outputs[0], dst.id);
+    return true;
+  }
+
+  // oneDNN's convolution, or else reskit's correlation (oneDNN has no JIT
+  // kernel for a depthwise 5x5, say, and none takes weights given at run time).
+  bool lower_conv_or_xcorr(Lowering& l, const Node& n) {
+    try {
+      if (lower_conv(l, n)) return true;
+    } catch (const dnnl::error&) {
+      // nothing was emitted: lower_conv makes what can fail first
+    }
+    return lower_xcorr(l, n);
+  }
+
+  // A depthwise convolution that oneDNN did not take, its weights a value of
+  // the run (a tracker's template kernel) or a constant: one image, C groups
+  // of one channel, stride 1, no dilation or padding, no residual or activation.
+  bool lower_xcorr(Lowering& l, const Node& n) {
+    const Graph& g = l.graph();
+    const Value &wv = g.value(n.inputs[1]), &bv = g.value(n.inputs[2]);
+    const std::vector<int64_t>& in = g.value(n.inputs[0]).sizes;
+    const ConvAttributes& a = n.conv;
+    const auto all = [](const std::vector<int64_t>& v, int64_t x) {
+      return std::all_of(v.begin(), v.end(), [x](int64_t e) { return e == x; });
+    };
+    at::Tensor kernel_constant;
+    if (wv.is_constant) {
+      if (!wv.constant.isTensor()) return false;
+      kernel_constant = wv.constant.toTensor();
+      if (kernel_constant.scalar_type() != at::kFloat || !kernel_constant.device().is_cpu()) return false;
+      kernel_constant = kernel_constant.contiguous();
+    } else if (!l.has_tensor(n.inputs[1])) {
+      return false;
+    }
+    const std::vector<int64_t> k = wv.is_constant ? kernel_constant.sizes().vec() : wv.sizes;
+    if ((!wv.is_constant && wv.dtype != at::kFloat) || k.size() != 4 || in.size() != 4 || in[0] != 1 || k[0] != in[1] || k[1] != 1 ||
+        a.groups != in[1] || !all(a.stride, 1) || !all(a.dilation, 1) || !all(a.padding, 0) || a.residual ||
+        !a.activation.none() || !bv.is_constant)
+      return false;
+    at::Tensor bias;
+    if (bv.constant.isTensor()) {
+      bias = bv.constant.toTensor().to(at::kFloat).contiguous();
+      if (!bias.device().is_cpu() || bias.numel() != in[1]) return false;
+    } else if (!bv.constant.isNone()) {
+      return false;
+    }
+    kernels::DepthwiseXCorrShape shape;
+    shape.channels = in[1];
+    shape.height = in[2];
+    shape.width = in[3];
+    shape.kernel_h = k[2];
+    shape.kernel_w = k[3];
+    const kernels::Isa isa = kernels::best_isa();
+    const std::optional<Operand> src = operand(l, n.inputs[0]);
+    const std::vector<int64_t>& out = g.value(n.outputs[0]).sizes;
+    if (!src || !kernels::DepthwiseXCorrKernel::supports(shape, isa) ||
+        out != std::vector<int64_t>{1, in[1], shape.out_height(), shape.out_width()})
+      return false;
+    const kernels::DepthwiseXCorrKernel kernel(shape, isa);
+    const memory::format_tag tag = kernel.lanes() == 16 ? memory::format_tag::nChw16c : memory::format_tag::nChw8c;
+    const Operand x = in_layout(l, n.inputs[0], *src, memory::desc(to_dims(in), memory::data_type::f32, tag));
+    const memory::desc dst_desc(to_dims(out), memory::data_type::f32, tag);
+    const Operand dst = Operand::buffer(new_buffer(l, dst_desc, out), dst_desc);
+    std::ostringstream label;
+    label << "xcorr depthwise " << shape.kernel_h << "x" << shape.kernel_w << " " << shape.channels << "ch "
+          << spatial_text(out) << " (" << kernel.name() << ")";
+    auto step = std::make_unique<XCorrStep>(kernel, x.id, wv.is_constant ? -1 : n.inputs[1], kernel_constant, bias,
+                                            dst.id, shape.channels * shape.kernel_h * shape.kernel_w, label.str());
+    step->flop = 2.0 * static_cast<double>(shape.channels * out[2] * out[3] * shape.kernel_h * shape.kernel_w);
+    l.add_step(std::move(step));
+    l.need_scratchpad(kernel.scratch_bytes());
+    l.set_buffer(n.outputs[0], dst.id);
+    return true;
+  }
+
+  // aten::reshape or aten::view that keeps the sizes, of a buffer it reads
+  // last: no step, its output is the same buffer.
+  bool lower_same_shape_view(Lowering& l, const Node& n) {
+    const std::optional<Operand> x = operand(l, n.inputs[0]);
+    if (!x || x->kind != Operand::Kind::kBuffer || n.outputs.size() != 1 || !l.last_read_here(n.inputs[0]) ||
+        l.graph().value(n.outputs[0]).sizes != l.graph().value(n.inputs[0]).sizes ||
+        l.graph().value(n.outputs[0]).dtype != at::kFloat)
+      return false;
+    l.set_buffer(n.outputs[0], x->id);
     return true;
   }
 

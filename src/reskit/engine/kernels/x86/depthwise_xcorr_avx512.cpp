@@ -1,0 +1,18 @@
+// The depthwise cross-correlation with AVX-512 (16 lanes, nChw16c): compiled with
+// -mavx512f/bw/vl -mfma (CMakeLists.txt) and called only where the CPU has them.
+#include <immintrin.h>
+
+#include "../depthwise_xcorr_layer.h"
+
+namespace reskit::engine::kernels {
+namespace {
+
+#include "vec_avx512.h"
+
+#include "../depthwise_xcorr_impl.h"
+
+}  // namespace
+
+RESKIT_DEFINE_XCORR_KERNELS(avx512, Avx512)
+
+}  // namespace reskit::engine::kernels
