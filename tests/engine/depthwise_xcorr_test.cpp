@@ -10,6 +10,7 @@
 
 #include "reskit/engine/kernels/depthwise_xcorr.h"
 #include "reskit/engine/plan.h"
+#include "kernel_test_util.h"
 #include "test_util.h"
 
 namespace reskit {
@@ -18,20 +19,6 @@ namespace {
 using engine::kernels::DepthwiseXCorrKernel;
 using engine::kernels::DepthwiseXCorrShape;
 using engine::kernels::Isa;
-
-at::Tensor blocked(const at::Tensor& x, int64_t lanes) {
-  return x.view({x.size(0), x.size(1) / lanes, lanes, x.size(2), x.size(3)}).permute({0, 1, 3, 4, 2}).contiguous();
-}
-at::Tensor dense(const at::Tensor& x) {
-  return x.permute({0, 1, 4, 2, 3}).reshape({x.size(0), x.size(1) * x.size(4), x.size(2), x.size(3)}).contiguous();
-}
-
-std::vector<Isa> isas() {
-  std::vector<Isa> all = {Isa::kPortable};
-  if (engine::kernels::best_isa() >= Isa::kAvx2) all.push_back(Isa::kAvx2);
-  if (engine::kernels::best_isa() >= Isa::kAvx512) all.push_back(Isa::kAvx512);
-  return all;
-}
 
 struct Case {
   std::string id;
@@ -55,15 +42,15 @@ TEST_P(DepthwiseXCorr, EachIsaEqualsLibTorch) {
   shape.width = c.width;
   shape.kernel_h = c.kernel_h;
   shape.kernel_w = c.kernel_w;
-  for (const Isa isa : isas()) {
+  for (const Isa isa : test::kernel_isas()) {
     ASSERT_TRUE(DepthwiseXCorrKernel::supports(shape, isa)) << engine::kernels::isa_name(isa);
     const DepthwiseXCorrKernel kernel(shape, isa);
-    const at::Tensor src = blocked(x, kernel.lanes());
+    const at::Tensor src = test::blocked(x, kernel.lanes());
     at::Tensor dst = at::full({1, c.channels / kernel.lanes(), shape.out_height(), shape.out_width(), kernel.lanes()}, NAN);
     std::vector<float> scratch(kernel.scratch_bytes() / sizeof(float) + 16);
     kernel.run(src.data_ptr<float>(), k.contiguous().data_ptr<float>(), c.bias ? b.data_ptr<float>() : nullptr,
                dst.data_ptr<float>(), reinterpret_cast<std::byte*>(scratch.data()));
-    EXPECT_TRUE(test::close(dense(dst), expected, 1e-5)) << engine::kernels::isa_name(isa);
+    EXPECT_TRUE(test::close(test::dense(dst), expected, 1e-5)) << engine::kernels::isa_name(isa);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "reskit/engine/kernels/winograd.h"
+#include "kernel_test_util.h"
 #include "test_util.h"
 
 namespace reskit {
@@ -18,14 +19,6 @@ using engine::kernels::Isa;
 using engine::kernels::WinogradConv;
 using engine::kernels::WinogradEpilogue;
 using engine::kernels::WinogradShape;
-
-// N x C x H x W <-> N x C/L x H x W x L, oneDNN's nChw{L}c.
-at::Tensor blocked(const at::Tensor& x, int64_t lanes) {
-  return x.view({x.size(0), x.size(1) / lanes, lanes, x.size(2), x.size(3)}).permute({0, 1, 3, 4, 2}).contiguous();
-}
-at::Tensor dense(const at::Tensor& x) {
-  return x.permute({0, 1, 4, 2, 3}).reshape({x.size(0), x.size(1) * x.size(4), x.size(2), x.size(3)}).contiguous();
-}
 
 struct Case {
   std::string id;
@@ -37,13 +30,6 @@ struct Case {
 };
 
 class Winograd : public ::testing::TestWithParam<Case> {};
-
-std::vector<Isa> isas() {
-  std::vector<Isa> all = {Isa::kPortable};
-  if (engine::kernels::best_isa() >= Isa::kAvx2) all.push_back(Isa::kAvx2);
-  if (engine::kernels::best_isa() >= Isa::kAvx512) all.push_back(Isa::kAvx512);
-  return all;
-}
 
 TEST_P(Winograd, EqualsItsTwinAndTheTwinEqualsLibTorch) {
   const Case& c = GetParam();
@@ -76,7 +62,7 @@ TEST_P(Winograd, EqualsItsTwinAndTheTwinEqualsLibTorch) {
   const double scale = before / conv.abs().max().item<double>();
   EXPECT_TRUE(test::close(twin, conv, 1e-5 * scale)) << "twin vs LibTorch";
 
-  for (const Isa isa : isas()) {
+  for (const Isa isa : test::kernel_isas()) {
     WinogradShape shape;
     shape.batch = c.batch;
     shape.in_channels = c.in;
@@ -91,15 +77,15 @@ TEST_P(Winograd, EqualsItsTwinAndTheTwinEqualsLibTorch) {
     ASSERT_TRUE(WinogradConv::supports(shape, isa)) << engine::kernels::isa_name(isa);
     const WinogradConv kernel(shape, w, b, epilogue, isa);
     const int64_t lanes = kernel.lanes();
-    const at::Tensor src = blocked(x, lanes);
-    at::Tensor dst = c.sum ? blocked(residual, lanes) : at::full({c.batch, c.out / lanes, oh, ow, lanes}, NAN);
+    const at::Tensor src = test::blocked(x, lanes);
+    at::Tensor dst = c.sum ? test::blocked(residual, lanes) : at::full({c.batch, c.out / lanes, oh, ow, lanes}, NAN);
     const int threads = at::get_num_threads();
     std::vector<std::byte> scratch(kernel.scratch_bytes(threads) + 64);
     std::byte* aligned = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
     kernel.run(src.data_ptr<float>(), dst.data_ptr<float>(), aligned);
     // Float rounding in other orders (the transforms' sums, the GEMM's) only.
-    EXPECT_TRUE(test::close(dense(dst), twin, 1e-5 * scale)) << engine::kernels::isa_name(isa) << " vs twin";
-    EXPECT_TRUE(test::close(dense(dst), conv, 2e-5 * scale)) << engine::kernels::isa_name(isa) << " vs LibTorch";
+    EXPECT_TRUE(test::close(test::dense(dst), twin, 1e-5 * scale)) << engine::kernels::isa_name(isa) << " vs twin";
+    EXPECT_TRUE(test::close(test::dense(dst), conv, 2e-5 * scale)) << engine::kernels::isa_name(isa) << " vs LibTorch";
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "reskit/core/error.h"
 #include "../kernels/depthwise_xcorr.h"
+#include "../kernels/max_pool_pyramid.h"
 #include "conv_choice.h"
 #include "onednn_util.h"
 
@@ -149,6 +150,28 @@ class XCorrStep : public Step {
   std::string text_;
 };
 
+// reskit's max-pool pyramid: the map a buffer in the ISA's blocked layout,
+// the concatenation of it and its pools another.
+class PyramidStep : public Step {
+ public:
+  PyramidStep(kernels::MaxPoolPyramid kernel, int64_t src, int64_t dst, std::string label)
+      : kernel_(std::move(kernel)), src_(src), dst_(dst), text_(std::move(label)) {
+    io.buffer_reads = {src_};
+    io.buffer_writes = {dst_};
+  }
+
+  void run(RunContext& c, size_t) const override {
+    kernel_.run(static_cast<const float*>(c.buffer(src_)), static_cast<float*>(c.buffer(dst_)), c.scratchpad);
+  }
+
+  std::string text() const override { return text_; }
+
+ private:
+  kernels::MaxPoolPyramid kernel_;
+  int64_t src_, dst_;
+  std::string text_;
+};
+
 // "add,relu": what a convolution applies after itself.
 std::string conv_tags(const ConvAttributes& a) {
   std::string tags = a.residual ? "add" : "";
@@ -242,9 +265,15 @@ class OnednnBackend : public Backend {
   explicit OnednnBackend(std::shared_ptr<WeightPool> pool) : pool_(std::move(pool)) {}
 
   bool lower(Lowering& l, const Node& n) override {
+    // A node a pyramid took: no step; the concatenation's value is the pyramid's buffer.
+    if (const auto it = absorbed_.find(l.node_index()); it != absorbed_.end()) {
+      if (it->second >= 0) l.set_buffer(n.outputs[0], it->second);
+      return true;
+    }
     try {
       if (n.kind == "reskit::conv") return lower_conv_or_xcorr(l, n);
       if (n.kind == "aten::reshape" || n.kind == "aten::view") return lower_same_shape_view(l, n);
+      if (n.kind == "aten::max_pool2d" && lower_pyramid(l, n)) return true;
       if (n.kind == "aten::max_pool2d" || n.kind == "aten::max_pool3d") return lower_max_pool(l, n);
       if (n.kind == "aten::avg_pool2d" || n.kind == "aten::avg_pool3d") return lower_avg_pool(l, n);
       if (n.kind == "aten::adaptive_avg_pool2d" || n.kind == "aten::adaptive_avg_pool3d")
@@ -487,9 +516,9 @@ class OnednnBackend : public Backend {
       return false;
     }
     const std::vector<int64_t> k = wv.is_constant ? kernel_constant.sizes().vec() : wv.sizes;
-    if ((!wv.is_constant && wv.dtype != at::kFloat) || k.size() != 4 || in.size() != 4 || in[0] != 1 || k[0] != in[1] || k[1] != 1 ||
-        a.groups != in[1] || !all(a.stride, 1) || !all(a.dilation, 1) || !all(a.padding, 0) || a.residual ||
-        !a.activation.none() || !bv.is_constant)
+    if ((!wv.is_constant && wv.dtype != at::kFloat) || k.size() != 4 || in.size() != 4 || in[0] != 1 ||
+        k[0] != in[1] || k[1] != 1 || a.groups != in[1] || !all(a.stride, 1) || !all(a.dilation, 1) ||
+        !all(a.padding, 0) || a.residual || !a.activation.none() || !bv.is_constant)
       return false;
     at::Tensor bias;
     if (bv.constant.isTensor()) {
@@ -536,6 +565,107 @@ class OnednnBackend : public Backend {
         l.graph().value(n.outputs[0]).dtype != at::kFloat)
       return false;
     l.set_buffer(n.outputs[0], x->id);
+    return true;
+  }
+
+  // The k of aten::max_pool2d(x, [k, k], [1, 1], [k/2, k/2], [1, 1], false)
+  // with k odd, a same-size pool; none for any other node.
+  static std::optional<int64_t> same_size_pool(const Graph& g, const Node& n) {
+    if (n.kind != "aten::max_pool2d" || n.inputs.size() != 6) return std::nullopt;
+    const auto kernel = int_list(g, n.inputs[1]), stride = int_list(g, n.inputs[2]), padding = int_list(g, n.inputs[3]),
+               dilation = int_list(g, n.inputs[4]);
+    const Value& ceil = g.value(n.inputs[5]);
+    if (!kernel || kernel->empty() || kernel->size() > 2 || !ceil.is_constant || !ceil.constant.isBool() ||
+        ceil.constant.toBool())
+      return std::nullopt;
+    const int64_t k = (*kernel)[0];
+    const auto all = [](const std::optional<std::vector<int64_t>>& v, int64_t x, bool empty_ok) {
+      if (!v) return false;
+      if (v->empty()) return empty_ok;
+      return std::all_of(v->begin(), v->end(), [x](int64_t e) { return e == x; });
+    };
+    if (k % 2 == 0 || !all(kernel, k, false) || !all(stride, 1, true) || !all(padding, k / 2, false) ||
+        !all(dilation, 1, true))
+      return std::nullopt;
+    return k;
+  }
+
+  // At the first of its pools: aten::cat([x, pool(x or an earlier part), ...], 1)
+  // where the pools are same-size max pools that nothing else reads (SPPF's
+  // chain, SPP's fan), as one reskit pyramid step; the other pools, the list
+  // and the concatenation then lower to nothing.
+  bool lower_pyramid(Lowering& l, const Node& n) {
+    const Graph& g = l.graph();
+    const int64_t here = static_cast<int64_t>(l.node_index());
+    const auto producer = [&](int64_t v) -> int64_t {
+      for (size_t i = 0; i < g.nodes.size(); ++i)
+        for (int64_t o : g.nodes[i].outputs)
+          if (o == v) return static_cast<int64_t>(i);
+      return -1;
+    };
+    // The list this pool's output joins, and the concatenation that alone reads it.
+    int64_t list = -1;
+    for (int64_t r : l.readers(n.outputs[0]))
+      if (g.nodes[static_cast<size_t>(r)].kind == "prim::ListConstruct") list = r;
+    if (list < 0) return false;
+    const Node& list_node = g.nodes[static_cast<size_t>(list)];
+    const int64_t list_value = list_node.outputs[0];
+    if (l.is_output(list_value) || l.readers(list_value).size() != 1) return false;
+    const int64_t cat = l.readers(list_value)[0];
+    const Node& cat_node = g.nodes[static_cast<size_t>(cat)];
+    const std::vector<int64_t>& parts = list_node.inputs;
+    if (cat_node.kind != "aten::cat" || cat_node.inputs.size() != 2 || cat_node.inputs[0] != list_value ||
+        !g.value(cat_node.inputs[1]).is_constant || !g.value(cat_node.inputs[1]).constant.isInt() ||
+        parts.size() < 2 || parts[0] != n.inputs[0])
+      return false;
+    const int64_t x = parts[0];
+    const std::vector<int64_t>& in = g.value(x).sizes;
+    int64_t dim = g.value(cat_node.inputs[1]).constant.toInt();
+    if (dim < 0) dim += 4;
+    if (in.size() != 4 || dim != 1 || g.value(x).dtype != at::kFloat) return false;
+    // Each later part: a same-size pool of x or an earlier part, read by nothing but the list and later pools.
+    std::vector<kernels::PyramidLevel> levels;
+    std::vector<int64_t> pools;
+    for (size_t i = 1; i < parts.size(); ++i) {
+      const int64_t p = producer(parts[i]);
+      if (p < 0 || p > cat) return false;
+      const Node& pool = g.nodes[static_cast<size_t>(p)];
+      const std::optional<int64_t> k = same_size_pool(g, pool);
+      const auto from = std::find(parts.begin(), parts.begin() + static_cast<int64_t>(i), pool.inputs[0]);
+      if (!k || from == parts.begin() + static_cast<int64_t>(i) || l.is_output(parts[i]) ||
+          g.value(parts[i]).sizes != in || std::count(parts.begin(), parts.end(), parts[i]) != 1)
+        return false;
+      for (int64_t r : l.readers(parts[i])) {
+        const Node& reader = g.nodes[static_cast<size_t>(r)];
+        const bool later_pool = same_size_pool(g, reader) && reader.inputs[0] == parts[i] &&
+                                std::find(parts.begin(), parts.end(), reader.outputs[0]) != parts.end();
+        if (r != list && !later_pool) return false;
+      }
+      levels.push_back({*k, static_cast<int64_t>(from - parts.begin())});
+      pools.push_back(p);
+    }
+    if (*std::min_element(pools.begin(), pools.end()) != here) return false;
+    const kernels::Isa isa = kernels::best_isa();
+    const std::optional<Operand> src = operand(l, x);
+    const std::vector<int64_t>& out = g.value(cat_node.outputs[0]).sizes;
+    if (!src || !kernels::MaxPoolPyramid::supports(in[1], levels, isa) ||
+        out != std::vector<int64_t>{in[0], in[1] * static_cast<int64_t>(parts.size()), in[2], in[3]})
+      return false;
+    const kernels::MaxPoolPyramid kernel(in[0], in[1], in[2], in[3], levels, isa);
+    const memory::format_tag tag = kernel.lanes() == 16 ? memory::format_tag::nChw16c : memory::format_tag::nChw8c;
+    const Operand map = in_layout(l, x, *src, memory::desc(to_dims(in), memory::data_type::f32, tag));
+    const memory::desc dst_desc(to_dims(out), memory::data_type::f32, tag);
+    const Operand dst = Operand::buffer(new_buffer(l, dst_desc, out), dst_desc);
+    std::ostringstream label;
+    label << "max-pool pyramid";
+    for (const kernels::PyramidLevel& level : levels) label << " " << level.kernel << "x" << level.kernel;
+    label << " -> " << out[1] << " " << spatial_text(out) << " (" << kernel.name() << ")";
+    l.add_step(std::make_unique<PyramidStep>(kernel, map.id, dst.id, label.str()));
+    l.need_scratchpad(kernel.scratch_bytes(at::get_num_threads()));
+    for (int64_t p : pools)
+      if (p != here) absorbed_[p] = -1;
+    absorbed_[list] = -1;
+    absorbed_[cat] = dst.id;
     return true;
   }
 
@@ -896,6 +1026,7 @@ class OnednnBackend : public Backend {
   std::vector<std::pair<int64_t, std::vector<int64_t>>> lists_;  // (list, its tensors) left to the concatenations
   std::vector<std::pair<int64_t, int64_t>> flattened_;  // (flatten's output, its 4-D source) left to the linears
   std::vector<std::pair<int64_t, int64_t>> converted_;  // (value, buffer): reordered copies
+  std::unordered_map<int64_t, int64_t> absorbed_;       // node -> its buffer (-1: none): a pyramid's other nodes
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
 #pragma once
 // 8 floats in plain loops, which the compiler maps to what the target offers,
-// as the kernels (winograd_impl.h, depthwise_xcorr_impl.h) use a vector.
+// as reskit's kernels (kernels/*_impl.h) use a vector.
 // Included inside an anonymous namespace by the files compiled for this ISA
 // alone: every copy is internal to its file.
 struct Portable {
@@ -29,4 +29,8 @@ struct Portable {
   static T max(T a, T b) { return map([&](int i) { return a.v[i] > b.v[i] ? a.v[i] : b.v[i]; }); }
   static T min(T a, T b) { return map([&](int i) { return a.v[i] < b.v[i] ? a.v[i] : b.v[i]; }); }
   static T select_positive(T x, T y) { return map([&](int i) { return x.v[i] > 0 ? x.v[i] : y.v[i]; }); }
+  // The larger of acc and v as PyTorch's max pooling takes it: a NaN, once met, stays.
+  static T max_keeping_nan(T acc, T v) {
+    return map([&](int i) { return v.v[i] > acc.v[i] || v.v[i] != v.v[i] ? v.v[i] : acc.v[i]; });
+  }
 };

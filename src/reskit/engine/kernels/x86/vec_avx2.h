@@ -1,5 +1,5 @@
 #pragma once
-// AVX2+FMA's 8 floats as the kernels (winograd_impl.h, depthwise_xcorr_impl.h) use a vector.
+// AVX2+FMA's 8 floats as reskit's kernels (kernels/*_impl.h) use a vector.
 // Included inside an anonymous namespace by the files compiled for this ISA
 // alone: every copy is internal to its file.
 struct Avx2 {
@@ -18,4 +18,9 @@ struct Avx2 {
   static T max(T a, T b) { return _mm256_max_ps(a, b); }
   static T min(T a, T b) { return _mm256_min_ps(a, b); }
   static T select_positive(T x, T y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ)); }
+  // The larger of acc and v as PyTorch's max pooling takes it: a NaN, once met, stays.
+  static T max_keeping_nan(T acc, T v) {
+    const T take = _mm256_or_ps(_mm256_cmp_ps(v, acc, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    return _mm256_blendv_ps(acc, v, take);
+  }
 };

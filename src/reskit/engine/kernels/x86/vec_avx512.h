@@ -1,5 +1,5 @@
 #pragma once
-// AVX-512's 16 floats as the kernels (winograd_impl.h, depthwise_xcorr_impl.h) use a vector.
+// AVX-512's 16 floats as reskit's kernels (kernels/*_impl.h) use a vector.
 // Included inside an anonymous namespace by the files compiled for this ISA
 // alone: every copy is internal to its file.
 struct Avx512 {
@@ -19,5 +19,10 @@ struct Avx512 {
   static T min(T a, T b) { return _mm512_min_ps(a, b); }
   static T select_positive(T x, T y) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), y, x);
+  }
+  // The larger of acc and v as PyTorch's max pooling takes it: a NaN, once met, stays.
+  static T max_keeping_nan(T acc, T v) {
+    const __mmask16 take = _mm512_cmp_ps_mask(v, acc, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    return _mm512_mask_blend_ps(take, acc, v);
   }
 };

@@ -1,0 +1,18 @@
+// The max-pool pyramid with AVX2+FMA (8 lanes, nChw8c): compiled with
+// -mavx2 -mfma (CMakeLists.txt) and called only where the CPU has them.
+#include <immintrin.h>
+
+#include "../max_pool_pyramid_layer.h"
+
+namespace reskit::engine::kernels {
+namespace {
+
+#include "vec_avx2.h"
+
+#include "../max_pool_pyramid_impl.h"
+
+}  // namespace
+
+RESKIT_DEFINE_PYRAMID_KERNELS(avx2, Avx2)
+
+}  // namespace reskit::engine::kernels
