@@ -129,51 +129,82 @@ memory::desc in_layout_of(const memory::desc& like, const memory::desc& desc) {
   }
 }
 
-// The least time of a few runs of `c` on zeroed buffers, in ms, with the
-// conversions a change of layout costs: of the source into the candidate's
-// layout, and of its output back into the source's (what the next layer,
-// most likely in the network's prevailing layout, would pay).
-double time_candidate(const ConvChoice& c, const memory::desc& src) {
-  dnnl::stream stream(cpu_engine());
-  memory source = zeroed(c.src), destination = zeroed(c.dst);
-  std::optional<dnnl::reorder> convert, convert_back;
-  memory given, back;
-  if (!(c.src == src)) {
-    given = zeroed(src);
-    convert = dnnl::reorder(given, source);
+// One candidate made ready to time on zeroed buffers, with the conversions
+// a change of layout costs: of the source into the candidate's layout, and
+// of its output back into the source's (what the next layer, most likely in
+// the network's prevailing layout, would pay).
+class CandidateRun {
+ public:
+  CandidateRun(const ConvChoice& c, const memory::desc& src) : stream_(cpu_engine()) {
+    source_ = zeroed(c.src);
+    destination_ = zeroed(c.dst);
+    if (!(c.src == src)) {
+      given_ = zeroed(src);
+      convert_ = dnnl::reorder(given_, source_);
+    }
+    const memory::desc back_desc = in_layout_of(src, c.dst);
+    if (back_desc.get_size() > 0 && !(back_desc == c.dst)) {
+      back_ = zeroed(back_desc);
+      convert_back_ = dnnl::reorder(destination_, back_);
+    }
+    if (c.pd) {
+      args_.emplace(DNNL_ARG_SRC, source_);
+      args_.emplace(DNNL_ARG_WEIGHTS, zeroed(c.pd->weights_desc()));
+      if (c.pd->bias_desc().get_size() > 0) args_.emplace(DNNL_ARG_BIAS, zeroed(c.pd->bias_desc()));
+      args_.emplace(DNNL_ARG_DST, destination_);
+      if (c.pd->scratchpad_desc().get_size() > 0)
+        args_.emplace(DNNL_ARG_SCRATCHPAD, zeroed(c.pd->scratchpad_desc()));
+      conv_ = dnnl::convolution_forward(*c.pd);
+    } else {
+      winograd_ = c.winograd;
+      scratch_.resize(winograd_->scratch_bytes(at::get_num_threads()) + 64);
+    }
   }
-  const memory::desc back_desc = in_layout_of(src, c.dst);
-  if (back_desc.get_size() > 0 && !(back_desc == c.dst)) {
-    back = zeroed(back_desc);
-    convert_back = dnnl::reorder(destination, back);
-  }
-  std::function<void()> run;
-  std::unordered_map<int, memory> args;
-  std::vector<std::byte> scratch;
-  if (c.pd) {
-    args.emplace(DNNL_ARG_SRC, source);
-    args.emplace(DNNL_ARG_WEIGHTS, zeroed(c.pd->weights_desc()));
-    if (c.pd->bias_desc().get_size() > 0) args.emplace(DNNL_ARG_BIAS, zeroed(c.pd->bias_desc()));
-    args.emplace(DNNL_ARG_DST, destination);
-    if (c.pd->scratchpad_desc().get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, zeroed(c.pd->scratchpad_desc()));
-    run = [&, conv = dnnl::convolution_forward(*c.pd)] { conv.execute(stream, args); };
-  } else {
-    scratch.resize(c.winograd->scratch_bytes(at::get_num_threads()) + 64);
-    std::byte* aligned = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
-    run = [&, aligned] {
-      c.winograd->run(static_cast<const float*>(source.get_data_handle()),
-                      static_cast<float*>(destination.get_data_handle()), aligned);
-    };
-  }
-  double best = std::numeric_limits<double>::infinity();
-  for (int round = 0; round < 4; ++round) {
+
+  // One run, in ms.
+  double once() {
     const auto start = std::chrono::steady_clock::now();
-    if (convert) convert->execute(stream, given, source);
-    run();
-    if (convert_back) convert_back->execute(stream, destination, back);
-    stream.wait();
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    if (round > 0) best = std::min(best, ms);  // the first run pays for the first touch
+    if (convert_) convert_->execute(stream_, given_, source_);
+    if (winograd_) {
+      std::byte* aligned = scratch_.data() + (64 - reinterpret_cast<uintptr_t>(scratch_.data()) % 64) % 64;
+      winograd_->run(static_cast<const float*>(source_.get_data_handle()),
+                static_cast<float*>(destination_.get_data_handle()), aligned);
+    } else {
+      conv_->execute(stream_, args_);
+    }
+    if (convert_back_) convert_back_->execute(stream_, destination_, back_);
+    stream_.wait();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  }
+
+ private:
+  dnnl::stream stream_;
+  memory source_, destination_, given_, back_;
+  std::optional<dnnl::reorder> convert_, convert_back_;
+  std::unordered_map<int, memory> args_;
+  std::optional<dnnl::convolution_forward> conv_;
+  std::shared_ptr<const kernels::WinogradConv> winograd_;
+  std::vector<std::byte> scratch_;
+};
+
+// Each candidate's least time in ms, the candidates taking turns round by
+// round (a burst of another process's work then slows them all, not one),
+// for at least kRounds rounds and until each has run for kEnoughMs or
+// kMaxRounds rounds have passed; the first round pays for the first touch
+// and does not count.
+std::vector<double> time_candidates(const std::vector<ConvChoice>& all, const memory::desc& src) {
+  constexpr int kRounds = 5, kMaxRounds = 20;
+  constexpr double kEnoughMs = 25;
+  std::vector<CandidateRun> runs;
+  for (const ConvChoice& c : all) runs.emplace_back(c, src);
+  std::vector<double> best(all.size(), std::numeric_limits<double>::infinity()), spent(all.size(), 0);
+  for (int round = 0; round < kMaxRounds; ++round) {
+    for (size_t i = 0; i < runs.size(); ++i) {
+      const double ms = runs[i].once();
+      spent[i] += ms;
+      if (round > 0) best[i] = std::min(best[i], ms);
+    }
+    if (round + 1 >= kRounds && *std::min_element(spent.begin(), spent.end()) >= kEnoughMs) break;
   }
   return best;
 }
@@ -237,12 +268,11 @@ ConvChoice choose_convolution(const ConvLayer& layer, const memory::desc& src, c
       pick = static_cast<size_t>(known - all.begin());
     } else {
       const bool log = std::getenv("RESKIT_TUNE_LOG") != nullptr;
-      std::vector<double> ms(all.size());
-      for (size_t i = 0; i < all.size(); ++i) {
-        all[i] = made(std::move(all[i]), layer);
-        ms[i] = time_candidate(all[i], src);
-        if (log) std::fprintf(stderr, "tune %s: %.3f ms %s\n", key.c_str(), ms[i], label(all[i]).c_str());
-      }
+      for (ConvChoice& c : all) c = made(std::move(c), layer);
+      const std::vector<double> ms = time_candidates(all, src);
+      if (log)
+        for (size_t i = 0; i < all.size(); ++i)
+          std::fprintf(stderr, "tune %s: %.3f ms %s\n", key.c_str(), ms[i], label(all[i]).c_str());
       pick = lean_pick(all, ms, layer.weight.nbytes());
       store_tuned(key, label(all[pick]));
     }
