@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
-#include <functional>
 #include <sstream>
 #include <unordered_map>
 
@@ -168,7 +167,7 @@ class CandidateRun {
     if (winograd_) {
       std::byte* aligned = scratch_.data() + (64 - reinterpret_cast<uintptr_t>(scratch_.data()) % 64) % 64;
       winograd_->run(static_cast<const float*>(source_.get_data_handle()),
-                static_cast<float*>(destination_.get_data_handle()), aligned);
+                     static_cast<float*>(destination_.get_data_handle()), aligned);
     } else {
       conv_->execute(stream_, args_);
     }
