@@ -20,9 +20,9 @@ DepthwiseXCorrKernel::DepthwiseXCorrKernel(const DepthwiseXCorrShape& shape, Isa
 
 int DepthwiseXCorrKernel::lanes() const { return isa_lanes(isa_); }
 
-size_t DepthwiseXCorrKernel::scratch_bytes() const {
-  return static_cast<size_t>(shape_.channels * shape_.kernel_h * shape_.kernel_w) * sizeof(float);
-}
+int64_t DepthwiseXCorrKernel::kernel_floats() const { return shape_.channels * shape_.kernel_h * shape_.kernel_w; }
+
+size_t DepthwiseXCorrKernel::scratch_bytes() const { return static_cast<size_t>(kernel_floats()) * sizeof(float); }
 
 std::string DepthwiseXCorrKernel::name() const { return std::string("reskit xcorr ") + isa_name(isa_); }
 

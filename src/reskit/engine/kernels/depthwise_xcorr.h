@@ -29,7 +29,8 @@ class DepthwiseXCorrKernel {
   static bool supports(const DepthwiseXCorrShape& shape, Isa isa);
 
   int lanes() const;
-  size_t scratch_bytes() const;  // the packed kernel
+  int64_t kernel_floats() const;  // C x kh x kw: what run() reads of the kernel
+  size_t scratch_bytes() const;   // the packed kernel
   std::string name() const;      // "reskit xcorr avx512"
 
   // src, dst: blocked; kernel: dense C x kh x kw; bias: C values or null;

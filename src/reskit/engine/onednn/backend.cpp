@@ -122,8 +122,8 @@ class WinogradStep : public Step {
 class XCorrStep : public Step {
  public:
   XCorrStep(kernels::DepthwiseXCorrKernel kernel, int64_t src, int64_t kernel_value, at::Tensor kernel_constant,
-            at::Tensor bias, int64_t dst, int64_t kernel_numel, std::string label)
-      : kernel_(kernel), src_(src), kernel_value_(kernel_value), dst_(dst), kernel_numel_(kernel_numel),
+            at::Tensor bias, int64_t dst, std::string label)
+      : kernel_(kernel), src_(src), kernel_value_(kernel_value), dst_(dst),
         kernel_constant_(std::move(kernel_constant)), bias_(std::move(bias)), text_(std::move(label)) {
     io.buffer_reads = {src_};
     if (kernel_value_ >= 0) io.tensor_reads = {kernel_value_};
@@ -132,8 +132,8 @@ class XCorrStep : public Step {
 
   void run(RunContext& c, size_t) const override {
     at::Tensor k = kernel_value_ >= 0 ? c.values[static_cast<size_t>(kernel_value_)].toTensor() : kernel_constant_;
-    if (k.scalar_type() != at::kFloat || !k.device().is_cpu() || k.numel() != kernel_numel_)
-      throw Error("engine: the correlation's kernel is not the " + std::to_string(kernel_numel_) +
+    if (k.scalar_type() != at::kFloat || !k.device().is_cpu() || k.numel() != kernel_.kernel_floats())
+      throw Error("engine: the correlation's kernel is not the " + std::to_string(kernel_.kernel_floats()) +
                   " float values on the CPU it was compiled for");
     k = k.contiguous();
     kernel_.run(static_cast<const float*>(c.buffer(src_)), k.data_ptr<float>(),
@@ -145,7 +145,7 @@ class XCorrStep : public Step {
 
  private:
   kernels::DepthwiseXCorrKernel kernel_;
-  int64_t src_, kernel_value_, dst_, kernel_numel_;
+  int64_t src_, kernel_value_, dst_;
   at::Tensor kernel_constant_, bias_;
   std::string text_;
 };
@@ -548,7 +548,7 @@ class OnednnBackend : public Backend {
     label << "xcorr depthwise " << shape.kernel_h << "x" << shape.kernel_w << " " << shape.channels << "ch "
           << spatial_text(out) << " (" << kernel.name() << ")";
     auto step = std::make_unique<XCorrStep>(kernel, x.id, wv.is_constant ? -1 : n.inputs[1], kernel_constant, bias,
-                                            dst.id, shape.channels * shape.kernel_h * shape.kernel_w, label.str());
+                                            dst.id, label.str());
     step->flop = 2.0 * static_cast<double>(shape.channels * out[2] * out[3] * shape.kernel_h * shape.kernel_w);
     l.add_step(std::move(step));
     l.need_scratchpad(kernel.scratch_bytes());
