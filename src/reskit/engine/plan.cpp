@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 
@@ -17,6 +18,7 @@
 #include "lower.h"
 #include "memory_plan.h"
 #include "passes.h"
+#include "streamed_memory.h"
 #if RESKIT_HAVE_ONEDNN
 #include "onednn/backend.h"
 #endif
@@ -32,13 +34,13 @@ std::unique_ptr<Backend> make_cpu_backend([[maybe_unused]] std::shared_ptr<Weigh
 #endif
 }
 
-// An arena whose start is aligned to kAlignment.
+// An arena, zeroed once (no kernel reads what it has not written, but
+// padding lanes of blocked layouts are then defined).
 struct Arena {
-  explicit Arena(size_t bytes) : storage(bytes + kAlignment) {
-    const auto address = reinterpret_cast<uintptr_t>(storage.data());
-    start = storage.data() + (kAlignment - address % kAlignment) % kAlignment;
+  explicit Arena(size_t bytes) : storage(allocate_streamed(bytes)), start(storage.get()) {
+    std::memset(start, 0, bytes);
   }
-  std::vector<std::byte> storage;
+  std::shared_ptr<std::byte> storage;
   std::byte* start = nullptr;
 };
 

@@ -7,6 +7,7 @@
 
 #include "reskit/core/cpu_features.h"
 #include "reskit/core/error.h"
+#include "../streamed_memory.h"
 #include "winograd_layer.h"
 
 namespace reskit::engine::kernels {
@@ -140,7 +141,9 @@ WinogradConv::WinogradConv(const WinogradShape& s, const at::Tensor& weight, con
   // 1024 x 2048 would be ~1.5 GB.
   const at::Tensor g = g_matrix();
   const int64_t pair = 2 * v.lanes, panels = v.oc / pair, panels_at_once = std::max<int64_t>(1, 64 / pair);
-  layer.u = at::empty({36, panels, v.ic, pair}, at::kFloat);
+  std::shared_ptr<std::byte> u_storage = allocate_streamed(size_t{36} * v.oc * v.ic * sizeof(float));
+  std::byte* u_data = u_storage.get();
+  layer.u = at::from_blob(u_data, {36, panels, v.ic, pair}, [u_storage](void*) {}, at::kFloat);
   for (int64_t p = 0; p < panels; p += panels_at_once) {
     const int64_t count = std::min(panels_at_once, panels - p);
     const at::Tensor w = weight.narrow(0, p * pair, count * pair).to(at::kDouble);

@@ -12,6 +12,7 @@
 #include "reskit/core/error.h"
 #include "../kernels/depthwise_xcorr.h"
 #include "../kernels/max_pool_pyramid.h"
+#include "../streamed_memory.h"
 #include "conv_choice.h"
 #include "onednn_util.h"
 
@@ -338,7 +339,11 @@ class OnednnBackend : public Backend {
     const at::Tensor dense = t.contiguous();
     bool made = false;
     const auto make = [&] {
-      auto mem = std::make_shared<memory>(wanted, cpu_engine());
+      // The memory object holds its storage: oneDNN's own allocation would
+      // be on 4 KiB pages.
+      std::shared_ptr<std::byte> storage = allocate_streamed(wanted.get_size());
+      std::shared_ptr<memory> mem(new memory(wanted, cpu_engine(), storage.get()),
+                                  [storage](memory* m) { delete m; });
       memory user(plain, cpu_engine(), dense.data_ptr());
       dnnl::stream s(cpu_engine());
       dnnl::reorder(user, *mem).execute(s, user, *mem);
