@@ -127,6 +127,37 @@ TEST(Engine, PassesFoldBatchNormAndFuseTheEpilogues) {
   EXPECT_TRUE(test::close(plan.run(x)[0], forward(x)[0], 1e-5));
 }
 
+// A bottleneck's downsampling join: `out += downsample(x)`, the in-place add's
+// second operand made last.
+struct DownsampleBlock : torch::nn::Module {
+  DownsampleBlock() {
+    conv = register_module("conv", layers::Conv2d(torch::nn::Conv2dOptions(4, 8, 3).stride(2).padding(1)));
+    downsample = register_module("downsample", layers::Conv2d(torch::nn::Conv2dOptions(4, 8, 1).stride(2)));
+  }
+  at::Tensor forward(const at::Tensor& x) {
+    at::Tensor out = conv->forward(x);
+    out += downsample->forward(x);
+    return torch::relu(out);
+  }
+  layers::Conv2d conv{nullptr}, downsample{nullptr};
+};
+
+TEST(Engine, AnInPlaceAddFusesIntoTheConvThatRunsLast) {
+  torch::manual_seed(5);
+  auto block = std::make_shared<DownsampleBlock>();
+  block->eval();
+  const engine::TensorFunction forward = [&](const std::vector<at::Tensor>& in) {
+    return std::vector<at::Tensor>{block->forward(in[0])};
+  };
+  const std::vector<at::Tensor> x = {torch::randn({2, 4, 11, 9})};
+  const engine::Plan plan = engine::compile(*block, forward, x, {});
+  const engine::Graph& g = plan.graph();
+  EXPECT_EQ(g.nodes.size(), 2u) << engine::to_text(g);
+  EXPECT_NE(engine::to_text(g).find("reskit::conv[add,relu]"), std::string::npos) << engine::to_text(g);
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(test::close(plan.run(x)[0], forward(x)[0], 1e-5));
+}
+
 TEST(Engine, APlanRefusesOtherShapesAndServesThreads) {
   torch::manual_seed(5);
   auto block = std::make_shared<Block>();

@@ -180,9 +180,17 @@ void fuse_conv_epilogues(Graph& g) {
         Node& conv = g.nodes[static_cast<size_t>(p)];
         if (conv.kind != "reskit::conv" || !conv.conv.activation.none() || (add && conv.conv.residual)) continue;
         // aten::add_ writes its first argument: fused, the sum goes to the
-        // conv's output instead, which is right only when that argument is
-        // the conv's output itself (a graph input or a view would see eager's write).
-        if (add && n.kind == "aten::add_" && side != 0) continue;
+        // conv's output instead. That is right when the argument is this
+        // conv's output, or a conv's output that nothing else reads (a
+        // bottleneck's `out += downsample(x)`); a graph input, a view or a
+        // value read later would see eager's write.
+        if (add && n.kind == "aten::add_" && side != 0) {
+          const int64_t written = n.inputs[0];
+          const int64_t writer = made_by[static_cast<size_t>(written)];
+          if (writer < 0 || g.nodes[static_cast<size_t>(writer)].kind != "reskit::conv" ||
+              uses[static_cast<size_t>(written)] != 1)
+            continue;
+        }
         if (add) {
           const int64_t other = n.inputs[1 - side];
           // The residual must exist before the conv runs, and have the output's
