@@ -171,6 +171,40 @@ TEST(Cli, RunWithTheFastEngineMatchesEager) {
   fs::remove_all(dir);
 }
 
+// --precision int8: calibrated on the samples given, within what 8 bits
+// allow of eager f32, and refused with one line where it cannot run.
+TEST(Cli, RunInInt8IsCalibratedAndCloseToEager) {
+  const std::string dir = test::temp_dir("cli_int8");
+  const at::Tensor x = io::read_npy(kInput);
+  {
+    torch::manual_seed(2);
+    std::ofstream out(dir + "/calib.npy", std::ios::binary);
+    io::write_npy(out, at::cat({x, x * 0.5 + 0.1 * torch::randn_like(x), torch::randn({3, 3, 64, 64})}));
+  }
+  const std::string model = "run resnet18 --set num_classes=7 --seed 3 --input " + kInput;
+  auto r = run_reskit(model + " --engine eager --out " + dir + "/eager");
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = run_reskit(model + " --engine fast --precision int8 --calibration " + dir + "/calib.npy --out " + dir + "/int8");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const at::Tensor eager = io::read_npy(dir + "/eager/out0.npy"), int8 = io::read_npy(dir + "/int8/out0.npy");
+  const double error = (int8 - eager).abs().max().item<double>() / eager.abs().max().item<double>();
+  EXPECT_GT(error, 1e-6) << "no quantisation happened";
+  EXPECT_LT(error, 0.05);
+
+  expect_failure(model + " --engine fast --precision int8 --out " + dir + "/b",
+                 "run: --precision int8 needs --calibration FILE.npy (samples for each input)", dir + "/b");
+  expect_failure(model + " --precision int8 --calibration " + dir + "/calib.npy --out " + dir + "/b",
+                 "run: --precision int8 needs --engine fast", dir + "/b");
+  expect_failure(model + " --engine fast --calibration " + dir + "/calib.npy --out " + dir + "/b",
+                 "run: --calibration is for --precision int8", dir + "/b");
+  expect_failure(model + " --engine fast --precision int8 --calibration " + kInput + " --calibration " + kInput +
+                     " --out " + dir + "/b",
+                 "resnet18: --calibration gives 2 tensors, the model takes 1 input (one --calibration FILE.npy per input, "
+                 "in order)",
+                 dir + "/b");
+  fs::remove_all(dir);
+}
+
 // reskit compile shows each pass's graph, the lowered steps with the plan's
 // memory, and how far the plan is from eager (1e-4 of the output's range).
 TEST(Cli, CompileShowsThePassesTheStepsAndTheDifference) {

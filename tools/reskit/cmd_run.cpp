@@ -10,14 +10,19 @@
 namespace reskit::cli {
 
 int cmd_run(const Args& argv) {
-  ModelCommand command("run", "reskit run MODEL [--set KEY=VALUE ...] [--weights FILE] --input FILE.npy ... --out DIR",
+  std::vector<FlagSpec> flags = {{"input", "FILE.npy", "an input, in forward-argument order", true},
+                                 {"out", "DIR", "where out0.npy, out1.npy, ... are written"},
+                                 ModelCommand::engine_flag()};
+  for (FlagSpec& f : ModelCommand::precision_flags()) flags.push_back(std::move(f));
+  ModelCommand command("run",
+                       "reskit run MODEL [--set KEY=VALUE ...] [--weights FILE] --input FILE.npy ... --out DIR "
+                       "[--engine eager|fast] [--precision f32|int8 --calibration FILE.npy ...]",
                        "Runs one forward pass in eval mode under no-grad and writes every output as .npy.",
-                       {{"input", "FILE.npy", "an input, in forward-argument order", true},
-                        {"out", "DIR", "where out0.npy, out1.npy, ... are written"},
-                        ModelCommand::engine_flag()});
+                       std::move(flags));
   if (!command.parse(argv)) return 0;
   const ParsedArgs& args = command.args();
   const tasks::Engine engine = command.engine();
+  const std::optional<std::vector<at::Tensor>> calibration = command.int8_calibration();
   if (!args.has("input")) throw Error("run: at least one --input FILE.npy is required");
   if (!args.has("out")) throw Error("run: --out DIR is required");
 
@@ -26,7 +31,9 @@ int cmd_run(const Args& argv) {
   for (const std::string& path : args.all("input")) inputs.push_back(io::read_npy(path).to(prepared.device));
   // On the fast engine the plan is made for these inputs' shapes, one compile
   // for one run: it takes the model's weights rather than copy them.
-  const std::vector<at::Tensor> outputs = tasks::EngineRunner(prepared.model, engine, /*take_weights=*/true)(inputs);
+  tasks::EngineRunner runner(prepared.model, engine, /*take_weights=*/true);
+  if (calibration) runner.use_int8(*calibration);
+  const std::vector<at::Tensor> outputs = runner(inputs);
 
   const std::filesystem::path out_dir = args.get("out");
   std::error_code ec;

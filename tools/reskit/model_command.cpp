@@ -3,6 +3,9 @@
 #include <filesystem>
 #include <iostream>
 
+#include "reskit/core/error.h"
+#include "reskit/io/npy.h"
+
 namespace reskit::cli {
 namespace {
 
@@ -29,6 +32,28 @@ FlagSpec ModelCommand::engine_flag() {
 
 tasks::Engine ModelCommand::engine() const {
   return tasks::parse_engine(command_.name(), command_.choice(args_, "engine", {"eager", "fast"}));
+}
+
+std::vector<FlagSpec> ModelCommand::precision_flags() {
+  return {{"precision", "f32|int8",
+           "the fast engine's arithmetic: f32 (default) or int8 (post-training static quantisation; needs "
+           "--calibration)"},
+          {"calibration", "FILE.npy",
+           "int8's calibration samples for one input (in input order), stacked along dim 0", true}};
+}
+
+std::optional<std::vector<at::Tensor>> ModelCommand::int8_calibration() const {
+  const std::string precision = command_.choice(args_, "precision", {"f32", "int8"});
+  if (precision != "int8") {
+    if (args_.has("calibration")) throw Error(command_.name() + ": --calibration is for --precision int8");
+    return std::nullopt;
+  }
+  if (engine() != tasks::Engine::kFast) throw Error(command_.name() + ": --precision int8 needs --engine fast");
+  if (!args_.has("calibration"))
+    throw Error(command_.name() + ": --precision int8 needs --calibration FILE.npy (samples for each input)");
+  std::vector<at::Tensor> samples;
+  for (const std::string& path : args_.all("calibration")) samples.push_back(io::read_npy(path));
+  return samples;
 }
 
 std::string ModelCommand::model_before_inputs(const std::string& fallback, std::vector<std::string>& inputs) const {

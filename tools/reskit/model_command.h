@@ -4,6 +4,7 @@
 // the model flags (--set, --config, --weights, --non-strict, --seed,
 // --device, --threads) before the command's own; --help; and preparing the
 // model, with a non-strict load's report on stderr.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,12 @@ class ModelCommand {
   // --engine eager|fast, for the commands that run a network.
   static FlagSpec engine_flag();
   tasks::Engine engine() const;
+  // --precision f32|int8 and --calibration FILE.npy (repeatable, one per
+  // input, samples along dim 0), for the fast engine's int8 plans.
+  static std::vector<FlagSpec> precision_flags();
+  // The calibration tensors where --precision int8 asks for int8 (an error
+  // without --calibration or with another engine than fast); none for f32.
+  std::optional<std::vector<at::Tensor>> int8_calibration() const;
 
   const ParsedArgs& args() const { return args_; }
   const Command& command() const { return command_; }

@@ -26,9 +26,10 @@
 namespace reskit::engine {
 namespace {
 
-std::unique_ptr<Backend> make_cpu_backend([[maybe_unused]] std::shared_ptr<WeightPool> pool) {
+std::unique_ptr<Backend> make_cpu_backend([[maybe_unused]] std::shared_ptr<WeightPool> pool,
+                                          [[maybe_unused]] std::shared_ptr<const Calibration> calibration) {
 #if RESKIT_HAVE_ONEDNN
-  return onednn::make_backend(std::move(pool));
+  return onednn::make_backend(std::move(pool), std::move(calibration));
 #else
   return nullptr;
 #endif
@@ -215,7 +216,13 @@ Plan compile(torch::nn::Module& root, const TensorFunction& forward, const std::
 
   bool cpu = true;
   for (const at::Tensor& t : example) cpu = cpu && t.device().is_cpu();
-  if (options.use_backend && cpu) p.backend = make_cpu_backend(options.weight_pool);
+  std::shared_ptr<const Calibration> calibration;
+  if (options.precision == Precision::kInt8) {
+    if (!options.use_backend || !cpu) throw Error("engine: int8 plans run on the CPU backend only");
+    calibration = std::make_shared<Calibration>(calibrate(p.graph, options.calibration));
+  }
+  if (options.use_backend && cpu) p.backend = make_cpu_backend(options.weight_pool, calibration);
+  if (calibration && !p.backend) throw Error("engine: int8 plans need reskit built with oneDNN");
   Lowering::Result lowered = Lowering(p.graph, p.backend.get()).run();
   p.steps = std::move(lowered.steps);
   p.buffers = std::move(lowered.buffers);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "calibration.h"
 #include "graph.h"
 #include "step.h"
 #include "trace.h"
@@ -38,6 +39,12 @@ struct CompileOptions {
   // entry points: SiamBAN's template and track calls): where two want the
   // same weights in the same layout, they hold one copy.
   std::shared_ptr<WeightPool> weight_pool;
+  // kInt8: post-training static quantisation. The convolutions oneDNN has an
+  // int8 kernel for run in int8 (onednn/int8_conv.h), their sources'
+  // scales from running the graph on `calibration` (input sets shaped as the
+  // example; at least one); everything else as in the f32 plan.
+  Precision precision = Precision::kFloat32;
+  std::vector<std::vector<at::Tensor>> calibration;
 };
 
 // What a plan holds beyond the model's own weights.

@@ -1,6 +1,7 @@
 #include "reskit/tasks/bench.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 #include <c10/util/Exception.h>
@@ -19,6 +20,7 @@
 #include "reskit/core/memory.h"
 #include "reskit/core/text_format.h"
 #include "reskit/layers/conv.h"
+#include "reskit/tasks/calibration_sets.h"
 #include "reskit/tasks/memory_check.h"
 #include "reskit/tasks/model_setup.h"
 #include "reskit/tasks/summary.h"
@@ -57,7 +59,8 @@ Target find_target(const models::Model& model, const std::string& entry) {
 
 // `fast_plan` receives the fast engine's plan, for its memory and profile.
 Runner make_runner(const std::string& engine, const models::Model& model, const Forward& forward,
-                   const std::vector<at::Tensor>& inputs, bool take_weights, std::shared_ptr<engine::Plan>& fast_plan) {
+                   const std::vector<at::Tensor>& inputs, const BenchOptions& options,
+                   std::shared_ptr<engine::Plan>& fast_plan) {
   if (engine == "eager")
     return [forward](const std::vector<at::Tensor>& in) {
       at::NoGradGuard no_grad;
@@ -73,9 +76,17 @@ Runner make_runner(const std::string& engine, const models::Model& model, const 
     auto traced = std::make_shared<TorchScriptModel>(*model.module, forward, inputs);
     return [traced](const std::vector<at::Tensor>& in) { return traced->run(in); };
   }
-  if (engine == "fast") {
+  if (engine == "fast" || engine == "fast-int8") {
     engine::CompileOptions compile_options;
-    compile_options.take_weights = take_weights;
+    compile_options.take_weights = options.take_weights;
+    if (engine == "fast-int8") {
+      std::vector<IntList> sizes;
+      for (const at::Tensor& x : inputs) sizes.push_back(x.sizes().vec());
+      compile_options.precision = engine::Precision::kInt8;
+      compile_options.calibration = options.calibration.empty()
+                                        ? random_calibration_sets(sizes, options.calibration_sets)
+                                        : calibration_sets("bench", options.calibration, sizes);
+    }
     auto plan = std::make_shared<engine::Plan>(engine::compile(*model.module, forward, inputs, compile_options));
     fast_plan = plan;
     return [plan](const std::vector<at::Tensor>& in) { return plan->run(in); };
@@ -112,10 +123,37 @@ std::vector<ProfileRow> profile_steps(const engine::Plan& plan, const std::vecto
   return rows;
 }
 
+// fast-int8 against eager f32 on `count` seeded inputs (seeds 1000, 1001, ...).
+Int8Agreement int8_agreement(const Runner& int8, const Forward& f32, const std::vector<IntList>& sizes, int64_t count,
+                             c10::Device device, Progress::Style style) {
+  Int8Agreement a;
+  a.inputs = count;
+  Progress progress("int8 agreement", count, style);
+  at::NoGradGuard no_grad;
+  for (int64_t k = 0; k < count; ++k) {
+    at::Generator generator = at::detail::createCPUGenerator(static_cast<uint64_t>(1000 + k));
+    std::vector<at::Tensor> in;
+    for (const IntList& size : sizes) in.push_back(at::randn(size, generator).to(device));
+    const std::vector<at::Tensor> expected = f32(in), got = int8(in);
+    for (size_t o = 0; o < expected.size() && o < got.size(); ++o) {
+      const at::Tensor e = expected[o].to(at::kDouble), q = got[o].to(at::kDouble);
+      const double range = e.abs().max().item<double>();
+      if (range > 0) a.max_rel_error = std::max(a.max_rel_error, (q - e).abs().max().item<double>() / range);
+      if (e.dim() == 2 && e.size(1) > 1) {
+        a.rows += e.size(0);
+        a.top1_agree += (e.argmax(1) == q.argmax(1)).sum().item<int64_t>();
+      }
+    }
+    progress.step();
+  }
+  progress.finish();
+  return a;
+}
+
 }  // namespace
 
 const std::vector<std::string>& bench_engines() {
-  static const std::vector<std::string> engines = {"eager", "libtorch", "torchscript", "fast"};
+  static const std::vector<std::string> engines = {"eager", "libtorch", "torchscript", "fast", "fast-int8"};
   return engines;
 }
 
@@ -134,11 +172,18 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
   if (options.warmup < 0) throw Error("bench: --warmup must be 0 or more, got " + std::to_string(options.warmup));
   for (const std::string& e : options.engines)
     if (std::find(bench_engines().begin(), bench_engines().end(), e) == bench_engines().end())
-      throw Error("bench: unknown engine '" + e + "' (engines: eager, libtorch, torchscript, fast)");
-  if (options.profile && std::find(options.engines.begin(), options.engines.end(), "fast") == options.engines.end())
-    throw Error("bench: --profile profiles the fast engine: add it to --engine");
-  if (options.take_weights && options.engines != std::vector<std::string>{"fast"})
+      throw Error("bench: unknown engine '" + e + "' (engines: eager, libtorch, torchscript, fast, fast-int8)");
+  const auto has = [&](const char* e) {
+    return std::find(options.engines.begin(), options.engines.end(), e) != options.engines.end();
+  };
+  if (options.profile && !has("fast") && !has("fast-int8"))
+    throw Error("bench: --profile profiles the fast engine: add fast or fast-int8 to --engine");
+  if (options.take_weights && (options.engines.size() != 1 || (!has("fast") && !has("fast-int8"))))
     throw Error("bench: only the fast engine, alone, can take the model's weights");
+  if (options.agreement_inputs < 0 || options.calibration_sets < 1)
+    throw Error("bench: --agreement-inputs must be 0 or more and the calibration sets 1 or more");
+  if (options.agreement_inputs > 0 && (!has("fast-int8") || options.take_weights))
+    throw Error("bench: --agreement-inputs compares fast-int8 with eager f32: add fast-int8 to --engine");
   const Target target = find_target(model, options.entry);
 
   BenchResult result;
@@ -177,8 +222,8 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
     r.engine = engine;
     const Clock::time_point start = Clock::now();
     try {
-      runners.push_back(make_runner(engine, model, target.forward, inputs, options.take_weights, fast_plan));
-      if (engine == "fast" && fast_plan) {
+      runners.push_back(make_runner(engine, model, target.forward, inputs, options, fast_plan));
+      if ((engine == "fast" || engine == "fast-int8") && fast_plan) {
         const engine::PlanMemory m = fast_plan->memory();
         r.memory_mb = static_cast<double>(m.arena_bytes + m.scratchpad_bytes + m.weight_bytes) / (1024.0 * 1024.0);
       }
@@ -222,6 +267,13 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
     }
   }
   progress.finish();
+  if (options.agreement_inputs > 0) {
+    const size_t q = static_cast<size_t>(
+        std::find(options.engines.begin(), options.engines.end(), "fast-int8") - options.engines.begin());
+    if (runners[q])
+      result.int8_agreement = int8_agreement(runners[q], target.forward, result.input_sizes, options.agreement_inputs,
+                                             device, options.progress);
+  }
   if (options.profile && fast_plan) result.profile = profile_steps(*fast_plan, inputs, options.runs);
   result.peak_rss_mb = peak_rss_mb();
   result.peak_gflops = fma_peak_gflops(result.threads);
@@ -254,6 +306,15 @@ std::string format_bench_table(const BenchResult& r) {
   std::snprintf(line, sizeof line, "GFLOP/s and %% of peak at the minimum; peak %.1f GFLOP/s (measured FMA throughput at %d thread%s); peak RSS %.0f MB\n",
                 r.peak_gflops, r.threads, r.threads == 1 ? "" : "s", r.peak_rss_mb);
   s += line;
+  if (r.int8_agreement) {
+    const Int8Agreement& a = *r.int8_agreement;
+    s += "fast-int8 against eager f32 on " + std::to_string(a.inputs) + " seeded inputs: ";
+    if (a.rows > 0)
+      s += "top-1 agreement " + std::to_string(a.top1_agree) + "/" + std::to_string(a.rows) + " (" +
+           python_fixed(100.0 * static_cast<double>(a.top1_agree) / static_cast<double>(a.rows), 1) + "%), ";
+    std::snprintf(line, sizeof line, "max |diff| %.3g of the output's range\n", a.max_rel_error);
+    s += line;
+  }
   if (!r.profile.empty()) s += format_profile_table(r);
   return s;
 }

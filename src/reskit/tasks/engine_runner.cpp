@@ -6,6 +6,7 @@
 #include "reskit/core/error.h"
 #include "reskit/core/text_format.h"
 #include "reskit/engine/plan.h"
+#include "reskit/tasks/calibration_sets.h"
 #include "reskit/tasks/memory_check.h"
 #include "reskit/tasks/model_setup.h"
 
@@ -32,6 +33,12 @@ EngineRunner::EngineRunner(const models::Model& model, Engine engine, bool take_
 
 EngineRunner::~EngineRunner() = default;
 
+void EngineRunner::use_int8(std::vector<at::Tensor> samples) {
+  if (engine_ != Engine::kFast) throw Error(name_ + ": int8 runs on the fast engine (--engine fast)");
+  int8_ = true;
+  calibration_samples_ = std::move(samples);
+}
+
 std::vector<at::Tensor> EngineRunner::operator()(const std::vector<at::Tensor>& inputs) const {
   std::vector<IntList> sizes;
   for (const at::Tensor& x : inputs) sizes.push_back(x.sizes().vec());
@@ -53,6 +60,10 @@ std::vector<at::Tensor> EngineRunner::operator()(const std::vector<at::Tensor>& 
         engine::CompileOptions options;
         options.take_weights = take_weights_;
         options.weight_pool = weights_;
+        if (int8_) {
+          options.precision = engine::Precision::kInt8;
+          options.calibration = calibration_sets(name_, calibration_samples_, sizes);
+        }
         weights_taken_ = take_weights_;  // even if this compile fails: the weights may be gone
         slot = std::make_shared<const engine::Plan>(engine::compile(*module_, forward_, inputs, options));
       }

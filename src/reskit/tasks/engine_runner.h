@@ -35,6 +35,10 @@ class EngineRunner {
   EngineRunner(const models::Model& model, Engine engine, bool take_weights = false);
   ~EngineRunner();
 
+  // The fast engine's plans in int8 (engine::CompileOptions::precision),
+  // calibrated on `samples`: one tensor per input, samples along dim 0.
+  void use_int8(std::vector<at::Tensor> samples);
+
   std::vector<at::Tensor> operator()(const std::vector<at::Tensor>& inputs) const;
   Engine engine() const { return engine_; }
 
@@ -44,6 +48,8 @@ class EngineRunner {
   models::Forward forward_;
   Engine engine_;
   std::shared_ptr<engine::WeightPool> weights_;
+  bool int8_ = false;
+  std::vector<at::Tensor> calibration_samples_;
   mutable bool take_weights_ = false;  // the next compile takes the weights
   mutable bool weights_taken_ = false;  // a compile took them: no other can run
   mutable std::mutex mutex_;

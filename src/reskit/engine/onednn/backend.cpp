@@ -14,6 +14,7 @@
 #include "../kernels/max_pool_pyramid.h"
 #include "../streamed_memory.h"
 #include "conv_choice.h"
+#include "int8_conv.h"
 #include "onednn_util.h"
 
 namespace reskit::engine::onednn {
@@ -263,7 +264,8 @@ std::string spatial_text(const std::vector<int64_t>& sizes) {
 
 class OnednnBackend : public Backend {
  public:
-  explicit OnednnBackend(std::shared_ptr<WeightPool> pool) : pool_(std::move(pool)) {}
+  OnednnBackend(std::shared_ptr<WeightPool> pool, std::shared_ptr<const Calibration> calibration)
+      : pool_(std::move(pool)), calibration_(std::move(calibration)) {}
 
   bool lower(Lowering& l, const Node& n) override {
     // A node a pyramid took: no step; the concatenation's value is the pyramid's buffer.
@@ -423,11 +425,19 @@ class OnednnBackend : public Backend {
       const dnnl::algorithm alg = eltwise_algorithm(a.activation, alpha, beta);
       post_ops.append_eltwise(1.f, alg, alpha, beta);
     }
+    const std::string tags = conv_tags(a);
+    if (calibration_) {
+      const auto range = calibration_->max_abs.find(n.inputs[0]);
+      if (range != calibration_->max_abs.end())
+        if (std::optional<Int8Conv> q = make_int8_conv(shape, w, bv.constant.isTensor() ? bv.constant.toTensor() : at::Tensor(),
+                                                       post_ops, range->second, calibration_->non_negative.at(n.inputs[0])))
+          return lower_int8_conv(l, n, *q, *src, residual, tags);
+    }
+
     dnnl::primitive_attr attr;
     attr.set_post_ops(post_ops);
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
 
-    const std::string tags = conv_tags(a);
     ConvLayer layer;
     layer.shape = shape;
     layer.weight = w;
@@ -487,6 +497,67 @@ class OnednnBackend : public Backend {
     l.add_step(std::move(step));
     l.set_buffer(n.outputs[0], dst.id);
     return true;
+  }
+
+  // A convolution on oneDNN's int8 kernel: its source quantised (a reorder
+  // with a scale, shared by the readers of one value), its f32 output
+  // written as the f32 plan's would be.
+  bool lower_int8_conv(Lowering& l, const Node& n, const Int8Conv& q, const Operand& src,
+                       const std::optional<Operand>& residual, const std::string& tags) {
+    const Graph& g = l.graph();
+    const Value& out = g.value(n.outputs[0]);
+    const dnnl::convolution_forward primitive(q.pd);
+    ConvShape shape;
+    shape.weights = q.weight.sizes().vec();
+    const Operand weights = constant(q.weight, weights_plain_desc(shape, memory::data_type::s8), q.pd.weights_desc(), l);
+    std::optional<Operand> bias;
+    if (q.bias.defined()) bias = constant(q.bias, plain_desc({q.bias.numel()}), q.pd.bias_desc(), l);
+    std::optional<Operand> alias = residual && n.inputs[3] != n.inputs[0]
+                                       ? reusable(l, n.inputs[3], residual->desc)
+                                       : std::optional<Operand>();
+    if (alias && src.kind == Operand::Kind::kBuffer && alias->id == src.id) alias.reset();
+
+    const Operand x = quantized(l, n.inputs[0], src, q.pd.src_desc(), q.src_scale);
+    Operand dst;
+    if (alias && alias->desc == q.pd.dst_desc()) {
+      dst = *alias;
+    } else {
+      dst = Operand::buffer(new_buffer(l, q.pd.dst_desc(), out.sizes), q.pd.dst_desc());
+      if (residual) add_reorder(l, *residual, dst);
+    }
+    std::vector<std::pair<int, Operand>> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, weights}};
+    if (bias) args.emplace_back(DNNL_ARG_BIAS, *bias);
+    args.emplace_back(DNNL_ARG_DST, dst);
+    std::ostringstream label;
+    label << "conv " << q.weight.size(2);
+    for (int64_t d = 3; d < q.weight.dim(); ++d) label << "x" << q.weight.size(d);
+    label << "/" << n.conv.stride[0] << " " << q.weight.size(1) << "->" << out.sizes[1] << " " << spatial_text(out.sizes);
+    if (!tags.empty()) label << " [" << tags << "]";
+    label << " (" << q.name << ")";
+    l.need_scratchpad(q.pd.scratchpad_desc().get_size());
+    auto step = std::make_unique<PrimitiveStep>(primitive, std::move(args), q.pd.scratchpad_desc(), label.str());
+    if (residual) step->reads_destination();
+    step->flop = conv_flop(g, n);
+    l.add_step(std::move(step));
+    l.set_buffer(n.outputs[0], dst.id);
+    return true;
+  }
+
+  // Value `v` quantised into `desc` (u8 or s8): round(x x scale), saturated.
+  Operand quantized(Lowering& l, int64_t v, const Operand& op, const memory::desc& desc, float scale) {
+    for (const auto& [value, buffer] : converted_)
+      if (value == v && descs_[static_cast<size_t>(buffer)] == desc) return Operand::buffer(buffer, desc);
+    const int64_t buffer = new_buffer(l, desc, l.graph().value(v).sizes);
+    dnnl::primitive_attr attr;
+    attr.set_output_scales(0, {scale});
+    dnnl::reorder::primitive_desc pd(cpu_engine(), op.desc, cpu_engine(), desc, attr);
+    const Operand to = Operand::buffer(buffer, desc);
+    l.add_step(std::make_unique<PrimitiveStep>(
+        dnnl::reorder(pd), std::vector<std::pair<int, Operand>>{{DNNL_ARG_FROM, op}, {DNNL_ARG_TO, to}}, memory::desc(),
+        "quantize " + layout_name(op.desc) + " -> " +
+            (desc.data_type() == memory::data_type::u8 ? "u8 " : "s8 ") + layout_name(desc) + " (onednn)"));
+    converted_.emplace_back(v, buffer);
+    return to;
   }
 
   // oneDNN's convolution, or else reskit's correlation (oneDNN has no JIT
@@ -1032,12 +1103,14 @@ class OnednnBackend : public Backend {
   std::vector<std::pair<int64_t, int64_t>> flattened_;  // (flatten's output, its 4-D source) left to the linears
   std::vector<std::pair<int64_t, int64_t>> converted_;  // (value, buffer): reordered copies
   std::unordered_map<int64_t, int64_t> absorbed_;       // node -> its buffer (-1: none): a pyramid's other nodes
+  std::shared_ptr<const Calibration> calibration_;      // int8 plans: the sources' calibrated ranges
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_backend(std::shared_ptr<WeightPool> pool) {
-  return std::make_unique<OnednnBackend>(std::move(pool));
+std::unique_ptr<Backend> make_backend(std::shared_ptr<WeightPool> pool,
+                                      std::shared_ptr<const Calibration> calibration) {
+  return std::make_unique<OnednnBackend>(std::move(pool), std::move(calibration));
 }
 
 }  // namespace reskit::engine::onednn

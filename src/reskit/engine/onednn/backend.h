@@ -7,12 +7,15 @@
 // compile time.
 #include <memory>
 
+#include "../calibration.h"
 #include "../lower.h"
 #include "../weight_pool.h"
 
 namespace reskit::engine::onednn {
 
 // `pool` (may be null): weights this plan shares with others compiled with it.
-std::unique_ptr<Backend> make_backend(std::shared_ptr<WeightPool> pool);
+// `calibration` (may be null): the convolutions whose sources it covers run in int8.
+std::unique_ptr<Backend> make_backend(std::shared_ptr<WeightPool> pool,
+                                      std::shared_ptr<const Calibration> calibration = nullptr);
 
 }  // namespace reskit::engine::onednn

@@ -43,11 +43,6 @@ kernels::WinogradShape winograd_shape(const ConvShape& s) {
   return w;
 }
 
-bool good_impl(const dnnl::primitive_desc_base& pd) {
-  const std::string impl = pd.impl_info_str();
-  return impl.rfind("jit", 0) == 0 || impl.rfind("brg", 0) == 0;
-}
-
 std::vector<ConvChoice> candidates(const ConvLayer& layer, const memory::desc& src, const memory::desc& dst) {
   const ConvShape& s = layer.shape;
   const memory::desc any_src(to_dims(s.src), memory::data_type::f32, memory::format_tag::any);
@@ -240,7 +235,12 @@ std::string cache_key(const ConvLayer& layer, const memory::desc& src, const mem
 
 }  // namespace
 
-memory::desc weights_plain_desc(const ConvShape& s) {
+bool good_impl(const dnnl::primitive_desc_base& pd) {
+  const std::string impl = pd.impl_info_str();
+  return impl.rfind("jit", 0) == 0 || impl.rfind("brg", 0) == 0;
+}
+
+memory::desc weights_plain_desc(const ConvShape& s, memory::data_type type) {
   const memory::dims d = weights_dims(s);
   memory::dims strides(d.size());
   memory::dim stride = 1;
@@ -248,7 +248,7 @@ memory::desc weights_plain_desc(const ConvShape& s) {
     strides[i] = stride;
     stride *= d[i];
   }
-  return memory::desc(d, memory::data_type::f32, strides);
+  return memory::desc(d, type, strides);
 }
 
 ConvChoice choose_convolution(const ConvLayer& layer, const memory::desc& src, const memory::desc& dst) {

@@ -53,6 +53,10 @@ struct ConvChoice {
 ConvChoice choose_convolution(const ConvLayer& layer, const dnnl::memory::desc& src, const dnnl::memory::desc& dst);
 
 // The weights as PyTorch holds them: oihw (goihw for groups > 1).
-dnnl::memory::desc weights_plain_desc(const ConvShape& shape);
+dnnl::memory::desc weights_plain_desc(const ConvShape& shape,
+                                      dnnl::memory::data_type type = dnnl::memory::data_type::f32);
+
+// Whether oneDNN gave one of its JIT kernels (never a reference one).
+bool good_impl(const dnnl::primitive_desc_base& pd);
 
 }  // namespace reskit::engine::onednn

@@ -1,0 +1,82 @@
+#include "calibration.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+
+#include "aten_steps.h"
+#include "reskit/core/error.h"
+
+namespace reskit::engine {
+
+namespace {
+
+// Whether the graph guarantees `v` >= 0: the output of a ReLU-like
+// activation (fused into a conv or on its own), or a pool of such a value.
+bool non_negative(const Graph& g, const std::vector<int64_t>& made_by, int64_t v) {
+  const int64_t p = made_by[static_cast<size_t>(v)];
+  if (p < 0) return false;
+  const Node& n = g.nodes[static_cast<size_t>(p)];
+  const auto clamps_at_zero = [](const Activation& a) {
+    return (a.kind == Activation::Kind::kRelu && a.alpha == 0) ||
+           (a.kind == Activation::Kind::kClip && a.alpha >= 0) || a.kind == Activation::Kind::kSigmoid;
+  };
+  if (n.kind == "reskit::conv") return clamps_at_zero(n.conv.activation);
+  if (const std::optional<Activation> a = activation_of(g, n)) return clamps_at_zero(*a);
+  static const char* const kPools[] = {"aten::max_pool2d", "aten::max_pool3d", "aten::avg_pool2d",
+                                       "aten::avg_pool3d", "aten::adaptive_avg_pool2d",
+                                       "aten::adaptive_avg_pool3d"};
+  for (const char* pool : kPools)
+    if (n.kind == pool) return non_negative(g, made_by, n.inputs[0]);
+  return false;
+}
+
+}  // namespace
+
+Calibration calibrate(const Graph& graph, const std::vector<std::vector<at::Tensor>>& inputs) {
+  if (inputs.empty()) throw Error("int8: a calibration set is needed (one input set at least)");
+  std::vector<int64_t> made_by(graph.values.size(), -1);
+  for (size_t i = 0; i < graph.nodes.size(); ++i)
+    for (int64_t v : graph.nodes[i].outputs) made_by[static_cast<size_t>(v)] = static_cast<int64_t>(i);
+
+  Calibration c;
+  std::vector<bool> wanted(graph.values.size(), false);
+  for (const Node& n : graph.nodes)
+    if (n.kind == "reskit::conv" && !graph.value(n.inputs[0]).is_constant) {
+      wanted[static_cast<size_t>(n.inputs[0])] = true;
+      c.max_abs[n.inputs[0]] = 0;
+      c.non_negative[n.inputs[0]] = non_negative(graph, made_by, n.inputs[0]);
+    }
+
+  // ATen steps over the graph as it is (they hold their own references to
+  // its constants, so the plan's lowering after this finds them all).
+  std::vector<std::unique_ptr<Step>> steps;
+  for (const Node& n : graph.nodes) steps.push_back(make_aten_step(graph, n));
+  RunContext context;
+  context.step_state.resize(steps.size());
+  const auto record = [&](int64_t v) {
+    if (!wanted[static_cast<size_t>(v)]) return;
+    const c10::IValue& value = context.values[static_cast<size_t>(v)];
+    if (!value.isTensor()) return;
+    float& m = c.max_abs[v];
+    m = std::max(m, value.toTensor().abs().max().item<float>());
+  };
+  at::NoGradGuard no_grad;
+  for (const std::vector<at::Tensor>& set : inputs) {
+    if (set.size() != graph.inputs.size())
+      throw Error("int8: a calibration set has " + std::to_string(set.size()) + " inputs, the model takes " +
+                  std::to_string(graph.inputs.size()));
+    context.values.assign(graph.values.size(), c10::IValue());
+    for (size_t i = 0; i < set.size(); ++i) {
+      context.values[static_cast<size_t>(graph.inputs[i])] = set[i];
+      record(graph.inputs[i]);
+    }
+    for (size_t k = 0; k < steps.size(); ++k) {
+      steps[k]->run(context, k);
+      for (int64_t v : graph.nodes[k].outputs) record(v);
+    }
+  }
+  return c;
+}
+
+}  // namespace reskit::engine

@@ -1,0 +1,30 @@
+#pragma once
+// Post-training static quantisation's calibration: the range each
+// convolution's source takes over a calibration set the user gives, and
+// whether it can be negative. An int8 plan quantises each convolution's
+// source with the scale its range gives (onednn/int8_conv.h).
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "graph.h"
+
+namespace reskit::engine {
+
+enum class Precision { kFloat32, kInt8 };
+
+struct Calibration {
+  // Per value read as a convolution's source: the largest |x| it took.
+  std::unordered_map<int64_t, float> max_abs;
+  // Per such value: true where the graph makes it non-negative (a ReLU's
+  // output, or a pool of one), so that it quantises to u8 rather than s8.
+  std::unordered_map<int64_t, bool> non_negative;
+};
+
+// Runs the passes' graph on ATen over each input set of `inputs` (each
+// shaped as the plan's example) and records the convolutions' source ranges.
+Calibration calibrate(const Graph& graph, const std::vector<std::vector<at::Tensor>>& inputs);
+
+}  // namespace reskit::engine

@@ -1,0 +1,90 @@
+#include "int8_conv.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <vector>
+
+#include "onednn_util.h"
+
+namespace reskit::engine::onednn {
+
+using dnnl::memory;
+
+namespace {
+
+bool has_vnni() {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();  // the CPU's, under ONEDNN_MAX_CPU_ISA
+  return isa == dnnl::cpu_isa::avx2_vnni || isa == dnnl::cpu_isa::avx512_core_vnni ||
+         isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+}  // namespace
+
+std::optional<Int8Conv> make_int8_conv(const ConvShape& s, const at::Tensor& weight, const at::Tensor& bias,
+                                       const dnnl::post_ops& post_ops, float src_max_abs, bool src_non_negative) {
+  if (s.groups != 1) return std::nullopt;
+  Int8Conv c;
+  // The largest |x| maps to the type's largest code; a source that was
+  // zero throughout calibration keeps scale 1. Without VNNI, oneDNN's u8 x s8
+  // pair sums are 16-bit and saturate past 32767 (255 x 127 x 2 would): u8
+  // sources then take 7 bits, as other int8 runtimes do there.
+  const float levels = src_non_negative ? (has_vnni() ? 255.f : 127.f) : 127.f;
+  c.src_scale = src_max_abs > 0 ? levels / src_max_abs : 1.f;
+
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(post_ops);
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  memory::dims dilates, strides = to_dims(s.stride);
+  for (int64_t d : s.dilation) dilates.push_back(d - 1);
+  const memory::desc src(to_dims(s.src), src_non_negative ? memory::data_type::u8 : memory::data_type::s8,
+                         memory::format_tag::any);
+  const memory::desc weights(to_dims(s.weights), memory::data_type::s8, memory::format_tag::any);
+  const memory::desc bias_desc =
+      bias.defined() ? memory::desc({s.weights[0]}, memory::data_type::f32, memory::format_tag::any) : memory::desc();
+  const memory::desc dst(to_dims(s.dst), memory::data_type::f32, memory::format_tag::any);
+  const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                             src, weights, bias_desc, dst, strides, dilates, to_dims(s.padding_l),
+                                             to_dims(s.padding_r));
+  // A first descriptor tells whether oneDNN will adjust the weights' scale.
+  dnnl::convolution_forward::primitive_desc probe;
+  try {
+    probe = dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine());
+  } catch (const dnnl::error&) {
+    return std::nullopt;  // the f32 plan's kernels take it
+  }
+  if (!good_impl(probe)) return std::nullopt;
+
+  // Per output channel, in float64 so that the codes do not depend on
+  // float rounding: code = round(w x levels / max |w|). Without VNNI,
+  // oneDNN's kernels multiply u8 by s8 in pairs summed in 16 bits, and its
+  // weight reorder halves the codes against overflow (scale_adjust, undone
+  // in its output scale); the codes are then 63 levels, given doubled, so
+  // that halving them is exact.
+  const dnnl_memory_desc_t& wd = probe.weights_desc().data;
+  const double adjust =
+      (wd.extra.flags & dnnl_memory_extra_flag_scale_adjust) != 0 ? static_cast<double>(wd.extra.scale_adjust) : 1.0;
+  const at::Tensor w = weight.to(at::kDouble);
+  const at::Tensor w_max = w.abs().reshape({w.size(0), -1}).amax(1);
+  const at::Tensor w_scale = at::where(w_max > 0, std::floor(127.0 * adjust) / w_max, at::ones_like(w_max));
+  std::vector<int64_t> per_channel(static_cast<size_t>(w.dim()), 1);
+  per_channel[0] = -1;
+  c.weight = ((w * w_scale.view(per_channel)).round() / adjust).to(at::kChar).contiguous();
+  // dst = output_scale[oc] x (accumulator + bias), in the codes as given:
+  // one step of the source's codes times one of the weights'.
+  const at::Tensor acc_scale = w_scale / adjust * static_cast<double>(c.src_scale);
+  const at::Tensor output_scale = (1.0 / acc_scale).to(at::kFloat).contiguous();
+  if (bias.defined()) c.bias = (bias.to(at::kDouble) * acc_scale).to(at::kFloat).contiguous();
+  attr.set_output_scales(1 << 1, std::vector<float>(output_scale.data_ptr<float>(),
+                                                    output_scale.data_ptr<float>() + output_scale.numel()));
+  try {
+    c.pd = dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine());
+  } catch (const dnnl::error&) {
+    return std::nullopt;
+  }
+  if (!good_impl(c.pd)) return std::nullopt;
+  c.name = std::string("onednn int8 ") + c.pd.impl_info_str();
+  return c;
+}
+
+}  // namespace reskit::engine::onednn

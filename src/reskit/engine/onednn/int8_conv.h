@@ -1,0 +1,34 @@
+#pragma once
+// A convolution in int8 (`--precision int8`), on oneDNN's u8/s8 kernels
+// (VNNI where the CPU has it). The source is quantised per tensor with the
+// scale its calibration gave: u8 where the graph makes it non-negative (a
+// ReLU's output), s8 else. The weights are quantised per output channel to
+// s8. The kernel accumulates in s32 and rescales to f32, where the bias,
+// the residual sum and the activation apply as in the f32 plan: activations
+// stay f32 between layers, so every other step is the f32 plan's.
+#include <dnnl.hpp>
+
+#include <ATen/core/Tensor.h>
+
+#include <optional>
+#include <string>
+
+#include "conv_choice.h"
+
+namespace reskit::engine::onednn {
+
+struct Int8Conv {
+  dnnl::convolution_forward::primitive_desc pd;
+  at::Tensor weight;     // s8, PyTorch's layout: round(w x weight scale of its output channel)
+  at::Tensor bias;       // f32 in the accumulator's units, as oneDNN 2 adds it before the output scale; undefined: none
+  float src_scale = 1;   // the source as the kernel reads it: round(x x src_scale), saturated
+  std::string name;      // "onednn int8 brgconv:avx512_core_vnni"
+};
+
+// `weight` and `bias` (undefined: none) as the f32 layer holds them;
+// `post_ops` its residual sum and activation; `src_max_abs` the calibrated
+// range of the source. None where oneDNN has no JIT kernel for the layer.
+std::optional<Int8Conv> make_int8_conv(const ConvShape& shape, const at::Tensor& weight, const at::Tensor& bias,
+                                       const dnnl::post_ops& post_ops, float src_max_abs, bool src_non_negative);
+
+}  // namespace reskit::engine::onednn
