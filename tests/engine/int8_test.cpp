@@ -14,8 +14,9 @@
 namespace reskit {
 namespace {
 
-// A signed source (the input), an unsigned one (a ReLU's output) read by two
-// convolutions, a strided one, and a residual sum into the one that runs last.
+// A signed source (the input), an unsigned one (a ReLU's output, written as
+// codes by its producer) read by two convolutions, a strided one, and a
+// residual sum into the one that runs last.
 struct QuantBlock : torch::nn::Module {
   QuantBlock() {
     stem = register_module("stem", layers::Conv2d(torch::nn::Conv2dOptions(5, 12, 3).padding(1)));
@@ -84,6 +85,9 @@ TEST(EngineInt8, ConvolutionsEqualTheFakeQuantisedReference) {
   for (size_t at = steps.find("onednn int8 "); at != std::string::npos; at = steps.find("onednn int8 ", at + 1))
     ++int8_convs;
   ASSERT_EQ(int8_convs, 3u) << steps;
+  // The stem writes the codes its two readers take: the input is the one
+  // tensor quantised by a reorder.
+  EXPECT_EQ(steps.find("quantize "), steps.rfind("quantize ")) << steps;
   const bool vnni = steps.find("vnni") != std::string::npos || steps.find("amx") != std::string::npos;
 
   // An input beyond the calibration's range in places: both saturate alike.

@@ -200,12 +200,20 @@ std::optional<kernels::WinogradEpilogue> winograd_epilogue(const ConvAttributes&
   return e;
 }
 
+// A reorder's attributes that multiply what it copies by `scale`.
+dnnl::primitive_attr scaled_by(float scale) {
+  dnnl::primitive_attr attr;
+  if (scale != 1) attr.set_output_scales(0, {scale});
+  return attr;
+}
+
 // A buffer copied into a new dense tensor (for the ATen fallback or a graph output).
 class ToTensorStep : public Step {
  public:
-  ToTensorStep(int64_t value, int64_t buffer, const memory::desc& from, std::vector<int64_t> sizes)
+  // `scale`: the buffer holds codes, x x scale (an int8 convolution's output).
+  ToTensorStep(int64_t value, int64_t buffer, const memory::desc& from, std::vector<int64_t> sizes, float scale = 1)
       : value_(value), buffer_(buffer), from_(from), to_(plain_desc(sizes)), sizes_(std::move(sizes)),
-        reorder_(dnnl::reorder::primitive_desc(cpu_engine(), from_, cpu_engine(), to_)) {
+        reorder_(dnnl::reorder::primitive_desc(cpu_engine(), from_, cpu_engine(), to_, scaled_by(1 / scale))) {
     io.buffer_reads = {buffer};
     io.tensor_writes = {value};
   }
@@ -293,8 +301,10 @@ class OnednnBackend : public Backend {
   }
 
   std::unique_ptr<Step> to_tensor(Lowering& l, int64_t value, int64_t buffer) override {
+    const auto codes = code_scale_.find(buffer);
     return std::make_unique<ToTensorStep>(value, buffer, descs_.at(static_cast<size_t>(buffer)),
-                                          l.graph().value(value).sizes);
+                                          l.graph().value(value).sizes,
+                                          codes == code_scale_.end() ? 1.f : codes->second);
   }
 
   std::shared_ptr<void> make_context_state() const override { return make_stream(); }
@@ -396,7 +406,7 @@ class OnednnBackend : public Backend {
     if (w.scalar_type() != at::kFloat || !w.device().is_cpu() || (w.dim() != 4 && w.dim() != 5) ||
         out.dtype != at::kFloat || static_cast<int64_t>(out.sizes.size()) != w.dim())
       return false;
-    const std::optional<Operand> src = operand(l, n.inputs[0]);
+    std::optional<Operand> src = operand(l, n.inputs[0]);
     if (!src || static_cast<int64_t>(g.value(n.inputs[0]).sizes.size()) != w.dim()) return false;
     std::optional<Operand> residual;
     if (n.conv.residual && !(residual = operand(l, n.inputs[3]))) return false;
@@ -430,9 +440,11 @@ class OnednnBackend : public Backend {
       const auto range = calibration_->max_abs.find(n.inputs[0]);
       if (range != calibration_->max_abs.end())
         if (std::optional<Int8Conv> q = make_int8_conv(shape, w, bv.constant.isTensor() ? bv.constant.toTensor() : at::Tensor(),
-                                                       post_ops, range->second, calibration_->non_negative.at(n.inputs[0])))
+                                                       post_ops, {range->second, calibration_->non_negative.at(n.inputs[0])},
+                                                       codes_out(l, n)))
           return lower_int8_conv(l, n, *q, *src, residual, tags);
     }
+    if (src->kind == Operand::Kind::kBuffer && code_scale_.count(src->id)) src = dequantized(l, n.inputs[0], *src);
 
     dnnl::primitive_attr attr;
     attr.set_post_ops(post_ops);
@@ -525,6 +537,7 @@ class OnednnBackend : public Backend {
       dst = Operand::buffer(new_buffer(l, q.pd.dst_desc(), out.sizes), q.pd.dst_desc());
       if (residual) add_reorder(l, *residual, dst);
     }
+    if (q.dst_scale) code_scale_[dst.id] = *q.dst_scale;
     std::vector<std::pair<int, Operand>> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, weights}};
     if (bias) args.emplace_back(DNNL_ARG_BIAS, *bias);
     args.emplace_back(DNNL_ARG_DST, dst);
@@ -543,14 +556,61 @@ class OnednnBackend : public Backend {
     return true;
   }
 
-  // Value `v` quantised into `desc` (u8 or s8): round(x x scale), saturated.
-  Operand quantized(Lowering& l, int64_t v, const Operand& op, const memory::desc& desc, float scale) {
+  // How an int8 convolution's output may be written as the codes its
+  // readers take, sparing them the quantising reorder: where every reader is
+  // a convolution that reads it as its source alone and will run in int8
+  // (the ReLU, if any, commutes with the codes' scale; a residual sum does
+  // not). A reader that falls back to f32 after all gets it dequantised.
+  std::optional<QuantizedRange> codes_out(const Lowering& l, const Node& n) const {
+    const int64_t y = n.outputs[0];
+    const Activation& act = n.conv.activation;
+    if (n.conv.residual || l.is_output(y) || l.readers(y).empty() ||
+        !(act.none() || (act.kind == Activation::Kind::kRelu && act.alpha == 0)))
+      return std::nullopt;
+    const auto range = calibration_->max_abs.find(y);
+    if (range == calibration_->max_abs.end()) return std::nullopt;
+    for (int64_t r : l.readers(y)) {
+      const Node& reader = l.graph().nodes[static_cast<size_t>(r)];
+      if (reader.kind != "reskit::conv" || reader.conv.groups != 1 || reader.inputs[0] != y) return std::nullopt;
+      for (size_t i = 1; i < reader.inputs.size(); ++i)
+        if (reader.inputs[i] == y) return std::nullopt;
+      if (!l.graph().value(reader.inputs[1]).is_constant) return std::nullopt;
+    }
+    return QuantizedRange{range->second, calibration_->non_negative.at(y)};
+  }
+
+  // An f32 copy of a buffer of int8 codes, in its layout (once per value).
+  Operand dequantized(Lowering& l, int64_t v, const Operand& codes) {
+    memory::desc desc = codes.desc;
+    desc.data.data_type = dnnl_f32;
     for (const auto& [value, buffer] : converted_)
       if (value == v && descs_[static_cast<size_t>(buffer)] == desc) return Operand::buffer(buffer, desc);
     const int64_t buffer = new_buffer(l, desc, l.graph().value(v).sizes);
-    dnnl::primitive_attr attr;
-    attr.set_output_scales(0, {scale});
-    dnnl::reorder::primitive_desc pd(cpu_engine(), op.desc, cpu_engine(), desc, attr);
+    const Operand to = Operand::buffer(buffer, desc);
+    dnnl::reorder::primitive_desc pd(cpu_engine(), codes.desc, cpu_engine(), desc,
+                                     scaled_by(1 / code_scale_.at(codes.id)));
+    l.add_step(std::make_unique<PrimitiveStep>(
+        dnnl::reorder(pd), std::vector<std::pair<int, Operand>>{{DNNL_ARG_FROM, codes}, {DNNL_ARG_TO, to}},
+        memory::desc(), "dequantize " + layout_name(codes.desc) + " (onednn)"));
+    converted_.emplace_back(v, buffer);
+    return to;
+  }
+
+  // Value `v` quantised into `desc` (u8 or s8): round(x x scale), saturated.
+  // Codes already made with that scale (a producer's) are only reordered.
+  Operand quantized(Lowering& l, int64_t v, const Operand& op, const memory::desc& desc, float scale) {
+    if (op.kind == Operand::Kind::kBuffer && code_scale_.count(op.id)) {
+      if (code_scale_.at(op.id) != scale || op.desc.data_type() != desc.data_type())
+        return quantized(l, v, dequantized(l, v, op), desc, scale);
+      const Operand codes = in_layout(l, v, op, desc);
+      if (codes.kind == Operand::Kind::kBuffer) code_scale_[codes.id] = scale;
+      return codes;
+    }
+    for (const auto& [value, buffer] : converted_)
+      if (value == v && descs_[static_cast<size_t>(buffer)] == desc) return Operand::buffer(buffer, desc);
+    const int64_t buffer = new_buffer(l, desc, l.graph().value(v).sizes);
+    code_scale_[buffer] = scale;
+    dnnl::reorder::primitive_desc pd(cpu_engine(), op.desc, cpu_engine(), desc, scaled_by(scale));
     const Operand to = Operand::buffer(buffer, desc);
     l.add_step(std::make_unique<PrimitiveStep>(
         dnnl::reorder(pd), std::vector<std::pair<int, Operand>>{{DNNL_ARG_FROM, op}, {DNNL_ARG_TO, to}}, memory::desc(),
@@ -1104,6 +1164,7 @@ class OnednnBackend : public Backend {
   std::vector<std::pair<int64_t, int64_t>> converted_;  // (value, buffer): reordered copies
   std::unordered_map<int64_t, int64_t> absorbed_;       // node -> its buffer (-1: none): a pyramid's other nodes
   std::shared_ptr<const Calibration> calibration_;      // int8 plans: the sources' calibrated ranges
+  std::unordered_map<int64_t, float> code_scale_;       // buffer -> s: it holds int8 codes, round(x x s)
 };
 
 }  // namespace

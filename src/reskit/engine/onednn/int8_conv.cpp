@@ -21,16 +21,22 @@ bool has_vnni() {
 
 }  // namespace
 
+float code_scale(const QuantizedRange& range) {
+  // Without VNNI, oneDNN's u8 x s8 pair sums are 16-bit and saturate past
+  // 32767 (255 x 127 x 2 would): u8 then takes 7 bits, as other int8
+  // runtimes do there.
+  const float levels = range.non_negative && has_vnni() ? 255.f : 127.f;
+  return range.max_abs > 0 ? levels / range.max_abs : 1.f;
+}
+
 std::optional<Int8Conv> make_int8_conv(const ConvShape& s, const at::Tensor& weight, const at::Tensor& bias,
-                                       const dnnl::post_ops& post_ops, float src_max_abs, bool src_non_negative) {
+                                       const dnnl::post_ops& post_ops, const QuantizedRange& src_range,
+                                       const std::optional<QuantizedRange>& dst_range) {
   if (s.groups != 1) return std::nullopt;
   Int8Conv c;
-  // The largest |x| maps to the type's largest code; a source that was
-  // zero throughout calibration keeps scale 1. Without VNNI, oneDNN's u8 x s8
-  // pair sums are 16-bit and saturate past 32767 (255 x 127 x 2 would): u8
-  // sources then take 7 bits, as other int8 runtimes do there.
-  const float levels = src_non_negative ? (has_vnni() ? 255.f : 127.f) : 127.f;
-  c.src_scale = src_max_abs > 0 ? levels / src_max_abs : 1.f;
+  c.src_scale = code_scale(src_range);
+  if (dst_range) c.dst_scale = code_scale(*dst_range);
+  const bool src_non_negative = src_range.non_negative;
 
   dnnl::primitive_attr attr;
   attr.set_post_ops(post_ops);
@@ -42,7 +48,10 @@ std::optional<Int8Conv> make_int8_conv(const ConvShape& s, const at::Tensor& wei
   const memory::desc weights(to_dims(s.weights), memory::data_type::s8, memory::format_tag::any);
   const memory::desc bias_desc =
       bias.defined() ? memory::desc({s.weights[0]}, memory::data_type::f32, memory::format_tag::any) : memory::desc();
-  const memory::desc dst(to_dims(s.dst), memory::data_type::f32, memory::format_tag::any);
+  const memory::data_type dst_type = !dst_range                ? memory::data_type::f32
+                                     : dst_range->non_negative ? memory::data_type::u8
+                                                               : memory::data_type::s8;
+  const memory::desc dst(to_dims(s.dst), dst_type, memory::format_tag::any);
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                              src, weights, bias_desc, dst, strides, dilates, to_dims(s.padding_l),
                                              to_dims(s.padding_r));
@@ -73,7 +82,9 @@ std::optional<Int8Conv> make_int8_conv(const ConvShape& s, const at::Tensor& wei
   // dst = output_scale[oc] x (accumulator + bias), in the codes as given:
   // one step of the source's codes times one of the weights'.
   const at::Tensor acc_scale = w_scale / adjust * static_cast<double>(c.src_scale);
-  const at::Tensor output_scale = (1.0 / acc_scale).to(at::kFloat).contiguous();
+  // Codes out: the output's scale too (it commutes with ReLU).
+  const double dst_scale = c.dst_scale ? static_cast<double>(*c.dst_scale) : 1.0;
+  const at::Tensor output_scale = (dst_scale / acc_scale).to(at::kFloat).contiguous();
   if (bias.defined()) c.bias = (bias.to(at::kDouble) * acc_scale).to(at::kFloat).contiguous();
   attr.set_output_scales(1 << 1, std::vector<float>(output_scale.data_ptr<float>(),
                                                     output_scale.data_ptr<float>() + output_scale.numel()));

@@ -17,18 +17,32 @@
 
 namespace reskit::engine::onednn {
 
+// A tensor's calibrated range, and whether the graph makes it non-negative.
+struct QuantizedRange {
+  float max_abs = 0;
+  bool non_negative = false;
+};
+
+// The scale s of its codes, round(x x s): the largest |x| to the largest
+// code (u8: 255, or 127 where oneDNN lacks VNNI; s8: 127); 1 for a range of 0.
+float code_scale(const QuantizedRange& range);
+
 struct Int8Conv {
   dnnl::convolution_forward::primitive_desc pd;
   at::Tensor weight;     // s8, PyTorch's layout: round(w x weight scale of its output channel)
   at::Tensor bias;       // f32 in the accumulator's units, as oneDNN 2 adds it before the output scale; undefined: none
   float src_scale = 1;   // the source as the kernel reads it: round(x x src_scale), saturated
+  std::optional<float> dst_scale;  // where the output is written as codes (u8/s8) rather than f32
   std::string name;      // "onednn int8 brgconv:avx512_core_vnni"
 };
 
 // `weight` and `bias` (undefined: none) as the f32 layer holds them;
-// `post_ops` its residual sum and activation; `src_max_abs` the calibrated
-// range of the source. None where oneDNN has no JIT kernel for the layer.
+// `post_ops` its residual sum and activation; `src` the source's calibrated
+// range; `dst`, if given, the output's, for writing it as codes (the caller
+// sees that the post-ops commute with its scale: none, or ReLU). None where
+// oneDNN has no JIT kernel for the layer.
 std::optional<Int8Conv> make_int8_conv(const ConvShape& shape, const at::Tensor& weight, const at::Tensor& bias,
-                                       const dnnl::post_ops& post_ops, float src_max_abs, bool src_non_negative);
+                                       const dnnl::post_ops& post_ops, const QuantizedRange& src,
+                                       const std::optional<QuantizedRange>& dst);
 
 }  // namespace reskit::engine::onednn
