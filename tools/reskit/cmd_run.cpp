@@ -32,7 +32,7 @@ int cmd_run(const Args& argv) {
   // On the fast engine the plan is made for these inputs' shapes, one compile
   // for one run: it takes the model's weights rather than copy them.
   tasks::EngineRunner runner(prepared.model, engine, /*take_weights=*/true);
-  if (calibration) runner.use_int8(*calibration);
+  if (calibration) runner.use_int8(*calibration, Progress::Style::kAuto);
   const std::vector<at::Tensor> outputs = runner(inputs);
 
   const std::filesystem::path out_dir = args.get("out");

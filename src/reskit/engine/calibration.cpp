@@ -33,7 +33,8 @@ bool non_negative(const Graph& g, const std::vector<int64_t>& made_by, int64_t v
 
 }  // namespace
 
-Calibration calibrate(const Graph& graph, const std::vector<std::vector<at::Tensor>>& inputs) {
+Calibration calibrate(const Graph& graph, const std::vector<std::vector<at::Tensor>>& inputs,
+                      Progress::Style style) {
   if (inputs.empty()) throw Error("int8: a calibration set is needed (one input set at least)");
   std::vector<int64_t> made_by(graph.values.size(), -1);
   for (size_t i = 0; i < graph.nodes.size(); ++i)
@@ -62,6 +63,7 @@ Calibration calibrate(const Graph& graph, const std::vector<std::vector<at::Tens
     m = std::max(m, value.toTensor().abs().max().item<float>());
   };
   at::NoGradGuard no_grad;
+  Progress progress("int8 calibration", static_cast<int64_t>(inputs.size()), style);
   for (const std::vector<at::Tensor>& set : inputs) {
     if (set.size() != graph.inputs.size())
       throw Error("int8: a calibration set has " + std::to_string(set.size()) + " inputs, the model takes " +
@@ -75,7 +77,9 @@ Calibration calibrate(const Graph& graph, const std::vector<std::vector<at::Tens
       steps[k]->run(context, k);
       for (int64_t v : graph.nodes[k].outputs) record(v);
     }
+    progress.step();
   }
+  progress.finish();
   return c;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "graph.h"
+#include "reskit/core/progress.h"
 
 namespace reskit::engine {
 
@@ -25,6 +26,8 @@ struct Calibration {
 
 // Runs the passes' graph on ATen over each input set of `inputs` (each
 // shaped as the plan's example) and records the convolutions' source ranges.
-Calibration calibrate(const Graph& graph, const std::vector<std::vector<at::Tensor>>& inputs);
+// Progress, one step per set, as `progress` says.
+Calibration calibrate(const Graph& graph, const std::vector<std::vector<at::Tensor>>& inputs,
+                      Progress::Style progress = Progress::Style::kQuiet);
 
 }  // namespace reskit::engine

@@ -219,7 +219,7 @@ Plan compile(torch::nn::Module& root, const TensorFunction& forward, const std::
   std::shared_ptr<const Calibration> calibration;
   if (options.precision == Precision::kInt8) {
     if (!options.use_backend || !cpu) throw Error("engine: int8 plans run on the CPU backend only");
-    calibration = std::make_shared<Calibration>(calibrate(p.graph, options.calibration));
+    calibration = std::make_shared<Calibration>(calibrate(p.graph, options.calibration, options.progress));
   }
   if (options.use_backend && cpu) p.backend = make_cpu_backend(options.weight_pool, calibration);
   if (calibration && !p.backend) throw Error("engine: int8 plans need reskit built with oneDNN");

@@ -45,6 +45,7 @@ struct CompileOptions {
   // example; at least one); everything else as in the f32 plan.
   Precision precision = Precision::kFloat32;
   std::vector<std::vector<at::Tensor>> calibration;
+  Progress::Style progress = Progress::Style::kQuiet;  // the calibration's, on stderr
 };
 
 // What a plan holds beyond the model's own weights.

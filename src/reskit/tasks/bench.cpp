@@ -83,6 +83,7 @@ Runner make_runner(const std::string& engine, const models::Model& model, const 
       std::vector<IntList> sizes;
       for (const at::Tensor& x : inputs) sizes.push_back(x.sizes().vec());
       compile_options.precision = engine::Precision::kInt8;
+      compile_options.progress = options.progress;
       compile_options.calibration = options.calibration.empty()
                                         ? random_calibration_sets(sizes, options.calibration_sets)
                                         : calibration_sets("bench", options.calibration, sizes);

@@ -33,10 +33,11 @@ EngineRunner::EngineRunner(const models::Model& model, Engine engine, bool take_
 
 EngineRunner::~EngineRunner() = default;
 
-void EngineRunner::use_int8(std::vector<at::Tensor> samples) {
+void EngineRunner::use_int8(std::vector<at::Tensor> samples, Progress::Style progress) {
   if (engine_ != Engine::kFast) throw Error(name_ + ": int8 runs on the fast engine (--engine fast)");
   int8_ = true;
   calibration_samples_ = std::move(samples);
+  calibration_progress_ = progress;
 }
 
 std::vector<at::Tensor> EngineRunner::operator()(const std::vector<at::Tensor>& inputs) const {
@@ -63,6 +64,7 @@ std::vector<at::Tensor> EngineRunner::operator()(const std::vector<at::Tensor>& 
         if (int8_) {
           options.precision = engine::Precision::kInt8;
           options.calibration = calibration_sets(name_, calibration_samples_, sizes);
+          options.progress = calibration_progress_;
         }
         weights_taken_ = take_weights_;  // even if this compile fails: the weights may be gone
         slot = std::make_shared<const engine::Plan>(engine::compile(*module_, forward_, inputs, options));

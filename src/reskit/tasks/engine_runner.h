@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "reskit/core/progress.h"
 #include "reskit/models/registry.h"
 
 namespace reskit::engine {
@@ -37,7 +38,7 @@ class EngineRunner {
 
   // The fast engine's plans in int8 (engine::CompileOptions::precision),
   // calibrated on `samples`: one tensor per input, samples along dim 0.
-  void use_int8(std::vector<at::Tensor> samples);
+  void use_int8(std::vector<at::Tensor> samples, Progress::Style progress = Progress::Style::kQuiet);
 
   std::vector<at::Tensor> operator()(const std::vector<at::Tensor>& inputs) const;
   Engine engine() const { return engine_; }
@@ -50,6 +51,7 @@ class EngineRunner {
   std::shared_ptr<engine::WeightPool> weights_;
   bool int8_ = false;
   std::vector<at::Tensor> calibration_samples_;
+  Progress::Style calibration_progress_ = Progress::Style::kQuiet;
   mutable bool take_weights_ = false;  // the next compile takes the weights
   mutable bool weights_taken_ = false;  // a compile took them: no other can run
   mutable std::mutex mutex_;
