@@ -158,6 +158,30 @@ TEST(Engine, AnInPlaceAddFusesIntoTheConvThatRunsLast) {
   EXPECT_TRUE(test::close(plan.run(x)[0], forward(x)[0], 1e-5));
 }
 
+// A fused add's output read by an activation and by the caller: the
+// activation must not be fused into the conv as well.
+struct AddReadTwice : torch::nn::Module {
+  AddReadTwice() { conv = register_module("conv", layers::Conv2d(torch::nn::Conv2dOptions(3, 4, 3).padding(1))); }
+  std::vector<at::Tensor> forward(const at::Tensor& a, const at::Tensor& b) {
+    const at::Tensor y = conv->forward(a) + b;
+    return {torch::relu(y), y};
+  }
+  layers::Conv2d conv{nullptr};
+};
+
+TEST(Engine, AnAddReadTwiceKeepsItsActivationApart) {
+  torch::manual_seed(6);
+  auto m = std::make_shared<AddReadTwice>();
+  m->eval();
+  const engine::TensorFunction forward = [&](const std::vector<at::Tensor>& in) { return m->forward(in[0], in[1]); };
+  const std::vector<at::Tensor> x = {torch::randn({1, 3, 6, 5}), torch::randn({1, 4, 6, 5})};
+  const engine::Plan plan = engine::compile(*m, forward, x, {});
+  torch::NoGradGuard no_grad;
+  const std::vector<at::Tensor> got = plan.run(x), expected = forward(x);
+  EXPECT_TRUE(test::close(got[0], expected[0], 1e-5));
+  EXPECT_TRUE(test::close(got[1], expected[1], 1e-5)) << engine::to_text(plan.graph());
+}
+
 TEST(Engine, APlanRefusesOtherShapesAndServesThreads) {
   torch::manual_seed(5);
   auto block = std::make_shared<Block>();

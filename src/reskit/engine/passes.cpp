@@ -207,9 +207,13 @@ void fuse_conv_epilogues(Graph& g) {
         }
         replace_uses(g, n.outputs[0], x);
         erase[i] = true;
+        g.nodes[i].inputs.clear();  // it reads nothing now, for the counts of the next sweep
         changed = true;
         break;
       }
+      // Producers and use counts are stale once a node is fused: the next
+      // fusion must see the reads this one moved (`relu(y)` beside `y`).
+      if (changed) break;
     }
   }
   erase_marked(g, erase);
