@@ -34,7 +34,9 @@ int cmd_bench(const Args& argv) {
        {"warmup", "N", "untimed runs per engine first (default 3)"},
        {"entry", "NAME", "the entry point to time, for models with several (default forward)"},
        {"format", "table|json", "output format (default table)"},
-       {"profile", "", "also time each step of the fast engine's plan (with GFLOP/s and % of the measured FMA peak)"},
+       {"profile", "",
+        "also time each step of the fast engine's plan, the first of fast and fast-int8 listed (with GFLOP/s and % of "
+        "the measured FMA peak)"},
        {"quiet", "", "no progress on stderr"}});
   if (!command.parse(argv)) return 0;
   const ParsedArgs& args = command.args();

@@ -6,6 +6,7 @@
 
 #include "aten_steps.h"
 #include "reskit/core/error.h"
+#include "reskit/core/text_format.h"
 
 namespace reskit::engine {
 
@@ -53,6 +54,16 @@ Calibration calibrate(const Graph& graph, const std::vector<std::vector<at::Tens
   // its constants, so the plan's lowering after this finds them all).
   std::vector<std::unique_ptr<Step>> steps;
   for (const Node& n : graph.nodes) steps.push_back(make_aten_step(graph, n));
+  // Each value goes after its last reader, as in a plan's run.
+  std::vector<std::vector<int64_t>> releases(graph.nodes.size());
+  {
+    std::vector<int64_t> last(graph.values.size(), -1);
+    for (size_t k = 0; k < graph.nodes.size(); ++k)
+      for (int64_t v : graph.nodes[k].inputs) last[static_cast<size_t>(v)] = static_cast<int64_t>(k);
+    for (int64_t v : graph.outputs) last[static_cast<size_t>(v)] = -1;
+    for (size_t v = 0; v < last.size(); ++v)
+      if (last[v] >= 0 && !graph.values[v].is_constant) releases[static_cast<size_t>(last[v])].push_back(static_cast<int64_t>(v));
+  }
   RunContext context;
   context.step_state.resize(steps.size());
   const auto record = [&](int64_t v) {
@@ -68,6 +79,13 @@ Calibration calibrate(const Graph& graph, const std::vector<std::vector<at::Tens
     if (set.size() != graph.inputs.size())
       throw Error("int8: a calibration set has " + std::to_string(set.size()) + " inputs, the model takes " +
                   std::to_string(graph.inputs.size()));
+    for (size_t i = 0; i < set.size(); ++i) {
+      const Value& in = graph.value(graph.inputs[i]);
+      if (set[i].sizes().vec() != in.sizes || set[i].scalar_type() != in.dtype)
+        throw Error("int8: calibration input " + std::to_string(i) + " is " + sizes_text(set[i].sizes().vec()) + " " +
+                    c10::toString(set[i].scalar_type()) + ", the plan's is " + sizes_text(in.sizes) + " " +
+                    c10::toString(in.dtype));
+    }
     context.values.assign(graph.values.size(), c10::IValue());
     for (size_t i = 0; i < set.size(); ++i) {
       context.values[static_cast<size_t>(graph.inputs[i])] = set[i];
@@ -76,6 +94,7 @@ Calibration calibrate(const Graph& graph, const std::vector<std::vector<at::Tens
     for (size_t k = 0; k < steps.size(); ++k) {
       steps[k]->run(context, k);
       for (int64_t v : graph.nodes[k].outputs) record(v);
+      for (int64_t v : releases[k]) context.values[static_cast<size_t>(v)] = c10::IValue();
     }
     progress.step();
   }

@@ -181,6 +181,8 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
     throw Error("bench: --profile profiles the fast engine: add fast or fast-int8 to --engine");
   if (options.take_weights && (options.engines.size() != 1 || (!has("fast") && !has("fast-int8"))))
     throw Error("bench: only the fast engine, alone, can take the model's weights");
+  if (!options.calibration.empty() && !has("fast-int8"))
+    throw Error("bench: --calibration is for fast-int8: add it to --engine");
   if (options.agreement_inputs < 0 || options.calibration_sets < 1)
     throw Error("bench: --agreement-inputs must be 0 or more and the calibration sets 1 or more");
   if (options.agreement_inputs > 0 && (!has("fast-int8") || options.take_weights))
@@ -217,7 +219,7 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
   }
 
   std::vector<Runner> runners;
-  std::shared_ptr<engine::Plan> fast_plan;
+  std::shared_ptr<engine::Plan> fast_plan, profiled_plan;
   for (const std::string& engine : options.engines) {
     EngineResult r;
     r.engine = engine;
@@ -227,6 +229,7 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
       if ((engine == "fast" || engine == "fast-int8") && fast_plan) {
         const engine::PlanMemory m = fast_plan->memory();
         r.memory_mb = static_cast<double>(m.arena_bytes + m.scratchpad_bytes + m.weight_bytes) / (1024.0 * 1024.0);
+        if (!profiled_plan) profiled_plan = fast_plan;
       }
     } catch (const Error& e) {
       r.error = e.what();
@@ -275,7 +278,7 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
       result.int8_agreement = int8_agreement(runners[q], target.forward, result.input_sizes, options.agreement_inputs,
                                              device, options.progress);
   }
-  if (options.profile && fast_plan) result.profile = profile_steps(*fast_plan, inputs, options.runs);
+  if (options.profile && profiled_plan) result.profile = profile_steps(*profiled_plan, inputs, options.runs);
   result.peak_rss_mb = peak_rss_mb();
   result.peak_gflops = fma_peak_gflops(result.threads);
   return result;

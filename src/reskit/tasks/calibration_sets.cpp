@@ -18,10 +18,10 @@ std::vector<std::vector<at::Tensor>> calibration_sets(const std::string& command
   for (size_t i = 0; i < samples.size(); ++i) {
     const IntList& want = input_sizes[i];
     const IntList got = samples[i].sizes().vec();
-    if (got.size() != want.size() || !std::equal(want.begin() + 1, want.end(), got.begin() + 1))
+    if (want.empty() || got.size() != want.size() || !std::equal(want.begin() + 1, want.end(), got.begin() + 1))
       throw Error(command + ": calibration tensor " + std::to_string(i) + " is " + sizes_text(got) +
                   "; samples of the input's shape " + sizes_text(want) + " are needed, stacked along dim 0");
-    const int64_t n = want.empty() || want[0] == 0 ? 0 : got[0] / want[0];
+    const int64_t n = want[0] == 0 ? 0 : got[0] / want[0];
     sets = sets < 0 ? n : std::min(sets, n);
   }
   if (sets <= 0)

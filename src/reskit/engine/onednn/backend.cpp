@@ -512,8 +512,8 @@ class OnednnBackend : public Backend {
   }
 
   // A convolution on oneDNN's int8 kernel: its source quantised (a reorder
-  // with a scale, shared by the readers of one value), its f32 output
-  // written as the f32 plan's would be.
+  // with a scale, shared by the readers of one value, unless its producer
+  // wrote the codes), its output f32 as the f32 plan's, or codes.
   bool lower_int8_conv(Lowering& l, const Node& n, const Int8Conv& q, const Operand& src,
                        const std::optional<Operand>& residual, const std::string& tags) {
     const Graph& g = l.graph();
@@ -626,7 +626,7 @@ class OnednnBackend : public Backend {
     try {
       if (lower_conv(l, n)) return true;
     } catch (const dnnl::error&) {
-      // nothing was emitted: lower_conv makes what can fail first
+      // nothing but, at most, a dequantising copy was emitted: lower_conv makes what can fail first
     }
     return lower_xcorr(l, n);
   }
@@ -672,7 +672,9 @@ class OnednnBackend : public Backend {
     const kernels::Isa isa = kernels::best_isa();
     const std::optional<Operand> src = operand(l, n.inputs[0]);
     const std::vector<int64_t>& out = g.value(n.outputs[0]).sizes;
-    if (!src || !kernels::DepthwiseXCorrKernel::supports(shape, isa) ||
+    // (int8 codes go to ATen, whose conversion dequantises them.)
+    if (!src || (src->kind == Operand::Kind::kBuffer && code_scale_.count(src->id)) ||
+        !kernels::DepthwiseXCorrKernel::supports(shape, isa) ||
         out != std::vector<int64_t>{1, in[1], shape.out_height(), shape.out_width()})
       return false;
     const kernels::DepthwiseXCorrKernel kernel(shape, isa);

@@ -13,29 +13,44 @@ using dnnl::memory;
 
 namespace {
 
-bool has_vnni() {
+// Whether a kernel oneDNN chose multiplies u8 by s8 with VNNI (or AMX)
+// rather than in 16-bit pair sums.
+bool vnni_kernel(const dnnl::primitive_desc_base& pd) {
+  const std::string impl = pd.impl_info_str();
+  return impl.find("vnni") != std::string::npos || impl.find("amx") != std::string::npos;
+}
+
+double weight_scale_adjust(const dnnl::primitive_desc_base& pd) {
+  const dnnl_memory_desc_t& d = pd.weights_desc().data;
+  return (d.extra.flags & dnnl_memory_extra_flag_scale_adjust) != 0 ? static_cast<double>(d.extra.scale_adjust) : 1.0;
+}
+
+}  // namespace
+
+bool cpu_has_vnni() {
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();  // the CPU's, under ONEDNN_MAX_CPU_ISA
   return isa == dnnl::cpu_isa::avx2_vnni || isa == dnnl::cpu_isa::avx512_core_vnni ||
          isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
 }
 
-}  // namespace
-
-float code_scale(const QuantizedRange& range) {
+float code_scale(const QuantizedRange& range, bool vnni) {
   // Without VNNI, oneDNN's u8 x s8 pair sums are 16-bit and saturate past
   // 32767 (255 x 127 x 2 would): u8 then takes 7 bits, as other int8
   // runtimes do there.
-  const float levels = range.non_negative && has_vnni() ? 255.f : 127.f;
-  return range.max_abs > 0 ? levels / range.max_abs : 1.f;
+  const float levels = range.non_negative && vnni ? 255.f : 127.f;
+  return levels / range.max_abs;
 }
 
 std::optional<Int8Conv> make_int8_conv(const ConvShape& s, const at::Tensor& weight, const at::Tensor& bias,
                                        const dnnl::post_ops& post_ops, const QuantizedRange& src_range,
-                                       const std::optional<QuantizedRange>& dst_range) {
-  if (s.groups != 1) return std::nullopt;
+                                       std::optional<QuantizedRange> dst_range) {
+  // A range of 0 (a value that was zero throughout calibration) gives no scale.
+  if (s.groups != 1 || !(src_range.max_abs > 0)) return std::nullopt;
+  if (dst_range && !(dst_range->max_abs > 0)) dst_range.reset();
   Int8Conv c;
-  c.src_scale = code_scale(src_range);
-  if (dst_range) c.dst_scale = code_scale(*dst_range);
+  // The output's codes are for its readers' kernels, which this machine's
+  // ISA decides (a reader whose kernel differs requantises them).
+  if (dst_range) c.dst_scale = code_scale(*dst_range, cpu_has_vnni());
   const bool src_non_negative = src_range.non_negative;
 
   dnnl::primitive_attr attr;
@@ -63,6 +78,7 @@ std::optional<Int8Conv> make_int8_conv(const ConvShape& s, const at::Tensor& wei
     return std::nullopt;  // the f32 plan's kernels take it
   }
   if (!good_impl(probe)) return std::nullopt;
+  c.src_scale = code_scale(src_range, vnni_kernel(probe));
 
   // Per output channel, in float64 so that the codes do not depend on
   // float rounding: code = round(w x levels / max |w|). Without VNNI,
@@ -70,9 +86,7 @@ std::optional<Int8Conv> make_int8_conv(const ConvShape& s, const at::Tensor& wei
   // weight reorder halves the codes against overflow (scale_adjust, undone
   // in its output scale); the codes are then 63 levels, given doubled, so
   // that halving them is exact.
-  const dnnl_memory_desc_t& wd = probe.weights_desc().data;
-  const double adjust =
-      (wd.extra.flags & dnnl_memory_extra_flag_scale_adjust) != 0 ? static_cast<double>(wd.extra.scale_adjust) : 1.0;
+  const double adjust = weight_scale_adjust(probe);
   const at::Tensor w = weight.to(at::kDouble);
   const at::Tensor w_max = w.abs().reshape({w.size(0), -1}).amax(1);
   const at::Tensor w_scale = at::where(w_max > 0, std::floor(127.0 * adjust) / w_max, at::ones_like(w_max));
@@ -93,7 +107,9 @@ std::optional<Int8Conv> make_int8_conv(const ConvShape& s, const at::Tensor& wei
   } catch (const dnnl::error&) {
     return std::nullopt;
   }
-  if (!good_impl(c.pd)) return std::nullopt;
+  // The codes were made for the probe's kernel: the same one, or none.
+  if (!good_impl(c.pd) || weight_scale_adjust(c.pd) != adjust || vnni_kernel(c.pd) != vnni_kernel(probe))
+    return std::nullopt;
   c.name = std::string("onednn int8 ") + c.pd.impl_info_str();
   return c;
 }

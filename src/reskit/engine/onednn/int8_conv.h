@@ -3,9 +3,10 @@
 // (VNNI where the CPU has it). The source is quantised per tensor with the
 // scale its calibration gave: u8 where the graph makes it non-negative (a
 // ReLU's output), s8 else. The weights are quantised per output channel to
-// s8. The kernel accumulates in s32 and rescales to f32, where the bias,
-// the residual sum and the activation apply as in the f32 plan: activations
-// stay f32 between layers, so every other step is the f32 plan's.
+// s8. The kernel accumulates in s32, adds the bias (in the accumulator's
+// units) and rescales; the residual sum and the activation apply as in the
+// f32 plan. The output is f32, or the codes its readers take where they all
+// run in int8 (backend.cpp decides); every other step is the f32 plan's.
 #include <dnnl.hpp>
 
 #include <ATen/core/Tensor.h>
@@ -23,9 +24,12 @@ struct QuantizedRange {
   bool non_negative = false;
 };
 
-// The scale s of its codes, round(x x s): the largest |x| to the largest
-// code (u8: 255, or 127 where oneDNN lacks VNNI; s8: 127); 1 for a range of 0.
-float code_scale(const QuantizedRange& range);
+// Whether oneDNN's int8 kernels on this CPU (under ONEDNN_MAX_CPU_ISA) have VNNI.
+bool cpu_has_vnni();
+
+// The scale s of a range's codes, round(x x s): its largest |x| (> 0) to the
+// largest code (u8: 255, or 127 for a kernel without VNNI; s8: 127).
+float code_scale(const QuantizedRange& range, bool vnni);
 
 struct Int8Conv {
   dnnl::convolution_forward::primitive_desc pd;
@@ -40,9 +44,9 @@ struct Int8Conv {
 // `post_ops` its residual sum and activation; `src` the source's calibrated
 // range; `dst`, if given, the output's, for writing it as codes (the caller
 // sees that the post-ops commute with its scale: none, or ReLU). None where
-// oneDNN has no JIT kernel for the layer.
+// oneDNN has no JIT kernel for the layer or the source's range is 0.
 std::optional<Int8Conv> make_int8_conv(const ConvShape& shape, const at::Tensor& weight, const at::Tensor& bias,
                                        const dnnl::post_ops& post_ops, const QuantizedRange& src,
-                                       const std::optional<QuantizedRange>& dst);
+                                       std::optional<QuantizedRange> dst);
 
 }  // namespace reskit::engine::onednn
