@@ -34,10 +34,11 @@ struct QuantBlock : torch::nn::Module {
 
 // x as the int8 kernel reads it, back in float64: round(x * scale) in
 // float32 (as the quantising reorder computes it), saturated, over scale.
-// u8 sources take 255 levels with VNNI, 127 without (16-bit pair sums).
+// u8 sources take 255 levels with VNNI, 127 without (16-bit pair sums),
+// saturated there at 127 too.
 at::Tensor fake_quant_source(const at::Tensor& x, float max_abs, bool non_negative, bool vnni) {
   const float scale = (non_negative && vnni ? 255.f : 127.f) / max_abs;
-  const at::Tensor codes = (x * scale).round().clamp(non_negative ? 0 : -128, non_negative ? 255 : 127);
+  const at::Tensor codes = (x * scale).round().clamp(non_negative ? 0 : -128, non_negative && vnni ? 255 : 127);
   return codes.to(at::kDouble) / static_cast<double>(scale);
 }
 
@@ -90,14 +91,19 @@ TEST(EngineInt8, ConvolutionsEqualTheFakeQuantisedReference) {
   EXPECT_EQ(steps.find("quantize "), steps.rfind("quantize ")) << steps;
   const bool vnni = steps.find("vnni") != std::string::npos || steps.find("amx") != std::string::npos;
 
-  // An input beyond the calibration's range in places: both saturate alike.
-  const at::Tensor x = torch::randn({2, 5, 13, 11}) * 1.3;
+  // Inputs within the calibration's range and twice beyond it (the
+  // ReLU's output then exceeds its range by ~40%): both saturate alike.
   const float x_max = max_abs_over(calib_x), y_max = max_abs_over(calib_y);
-  const at::Tensor y = quant_conv(block->stem, x, x_max, false, 1, 1, vnni).relu().to(at::kFloat);
-  const at::Tensor expected =
-      (quant_conv(block->conv, y, y_max, true, 2, 1, vnni) + quant_conv(block->shortcut, y, y_max, true, 2, 0, vnni)).relu().to(at::kFloat);
+  const auto reference = [&](const at::Tensor& x) {
+    const at::Tensor y = quant_conv(block->stem, x, x_max, false, 1, 1, vnni).relu().to(at::kFloat);
+    return (quant_conv(block->conv, y, y_max, true, 2, 1, vnni) + quant_conv(block->shortcut, y, y_max, true, 2, 0, vnni))
+        .relu()
+        .to(at::kFloat);
+  };
+  const at::Tensor x = torch::randn({2, 5, 13, 11}), beyond = x * 2.0;
   const at::Tensor got = plan.run({x})[0];
-  EXPECT_TRUE(test::close(got, expected, 1e-5));
+  EXPECT_TRUE(test::close(got, reference(x), 1e-5));
+  EXPECT_TRUE(test::close(plan.run({beyond})[0], reference(beyond), 1e-5));
 
   // And quantisation changed the result, by what 8 bits allow.
   const at::Tensor exact = forward({x})[0];

@@ -529,7 +529,7 @@ class OnednnBackend : public Backend {
                                        : std::optional<Operand>();
     if (alias && src.kind == Operand::Kind::kBuffer && alias->id == src.id) alias.reset();
 
-    const Operand x = quantized(l, n.inputs[0], src, q.pd.src_desc(), q.src_scale);
+    const Operand x = quantized(l, n.inputs[0], src, q.pd.src_desc(), q.src_scale, q.src_7bit);
     Operand dst;
     if (alias && alias->desc == q.pd.dst_desc()) {
       dst = *alias;
@@ -596,13 +596,19 @@ class OnednnBackend : public Backend {
     return to;
   }
 
-  // Value `v` quantised into `desc` (u8 or s8): round(x x scale), saturated.
-  // Codes already made with that scale (a producer's) are only reordered.
-  Operand quantized(Lowering& l, int64_t v, const Operand& op, const memory::desc& desc, float scale) {
+  // Value `v` quantised into `desc` (u8 or s8): round(x x scale), saturated;
+  // `seven_bit` (u8 only): saturated at 127, written as s8. Codes already
+  // made with that scale (a producer's) are only reordered.
+  Operand quantized(Lowering& l, int64_t v, const Operand& op, const memory::desc& desc, float scale,
+                    bool seven_bit) {
     if (op.kind == Operand::Kind::kBuffer && code_scale_.count(op.id)) {
-      if (code_scale_.at(op.id) != scale || op.desc.data_type() != desc.data_type())
-        return quantized(l, v, dequantized(l, v, op), desc, scale);
-      const Operand codes = in_layout(l, v, op, desc);
+      // s8 codes of a non-negative value are its 7-bit u8 codes, byte for byte.
+      const bool as_u8 = seven_bit && op.desc.data_type() == memory::data_type::s8;
+      if (code_scale_.at(op.id) != scale || (op.desc.data_type() != desc.data_type() && !as_u8))
+        return quantized(l, v, dequantized(l, v, op), desc, scale, seven_bit);
+      Operand bytes = op;
+      if (as_u8) bytes.desc.data.data_type = dnnl_u8;
+      const Operand codes = in_layout(l, v, bytes, desc);
       if (codes.kind == Operand::Kind::kBuffer) code_scale_[codes.id] = scale;
       return codes;
     }
@@ -610,12 +616,17 @@ class OnednnBackend : public Backend {
       if (value == v && descs_[static_cast<size_t>(buffer)] == desc) return Operand::buffer(buffer, desc);
     const int64_t buffer = new_buffer(l, desc, l.graph().value(v).sizes);
     code_scale_[buffer] = scale;
-    dnnl::reorder::primitive_desc pd(cpu_engine(), op.desc, cpu_engine(), desc, scaled_by(scale));
+    memory::desc written = desc;
+    if (seven_bit) written.data.data_type = dnnl_s8;
+    dnnl::reorder::primitive_desc pd(cpu_engine(), op.desc, cpu_engine(), written, scaled_by(scale));
     const Operand to = Operand::buffer(buffer, desc);
     l.add_step(std::make_unique<PrimitiveStep>(
-        dnnl::reorder(pd), std::vector<std::pair<int, Operand>>{{DNNL_ARG_FROM, op}, {DNNL_ARG_TO, to}}, memory::desc(),
+        dnnl::reorder(pd),
+        std::vector<std::pair<int, Operand>>{{DNNL_ARG_FROM, op}, {DNNL_ARG_TO, Operand::buffer(buffer, written)}},
+        memory::desc(),
         "quantize " + layout_name(op.desc) + " -> " +
-            (desc.data_type() == memory::data_type::u8 ? "u8 " : "s8 ") + layout_name(desc) + " (onednn)"));
+            (seven_bit ? "7-bit u8 " : desc.data_type() == memory::data_type::u8 ? "u8 " : "s8 ") + layout_name(desc) +
+            " (onednn)"));
     converted_.emplace_back(v, buffer);
     return to;
   }

@@ -63,9 +63,10 @@ std::optional<Int8Conv> make_int8_conv(const ConvShape& s, const at::Tensor& wei
   const memory::desc weights(to_dims(s.weights), memory::data_type::s8, memory::format_tag::any);
   const memory::desc bias_desc =
       bias.defined() ? memory::desc({s.weights[0]}, memory::data_type::f32, memory::format_tag::any) : memory::desc();
-  const memory::data_type dst_type = !dst_range                ? memory::data_type::f32
-                                     : dst_range->non_negative ? memory::data_type::u8
-                                                               : memory::data_type::s8;
+  // Codes for readers without VNNI stay within 127, as s8 (src_7bit).
+  const memory::data_type dst_type = !dst_range                                 ? memory::data_type::f32
+                                     : dst_range->non_negative && cpu_has_vnni() ? memory::data_type::u8
+                                                                                 : memory::data_type::s8;
   const memory::desc dst(to_dims(s.dst), dst_type, memory::format_tag::any);
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                              src, weights, bias_desc, dst, strides, dilates, to_dims(s.padding_l),
@@ -79,6 +80,7 @@ std::optional<Int8Conv> make_int8_conv(const ConvShape& s, const at::Tensor& wei
   }
   if (!good_impl(probe)) return std::nullopt;
   c.src_scale = code_scale(src_range, vnni_kernel(probe));
+  c.src_7bit = src_non_negative && !vnni_kernel(probe);
 
   // Per output channel, in float64 so that the codes do not depend on
   // float rounding: code = round(w x levels / max |w|). Without VNNI,

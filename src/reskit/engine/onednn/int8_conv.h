@@ -36,6 +36,10 @@ struct Int8Conv {
   at::Tensor weight;     // s8, PyTorch's layout: round(w x weight scale of its output channel)
   at::Tensor bias;       // f32 in the accumulator's units, as oneDNN 2 adds it before the output scale; undefined: none
   float src_scale = 1;   // the source as the kernel reads it: round(x x src_scale), saturated
+  // A u8 source of a kernel without VNNI: codes above 127 could saturate its
+  // 16-bit pair sums, so they are made as s8 (saturating at 127; the same
+  // bytes as u8 for a non-negative source).
+  bool src_7bit = false;
   std::optional<float> dst_scale;  // where the output is written as codes (u8/s8) rather than f32
   std::string name;      // "onednn int8 brgconv:avx512_core_vnni"
 };
