@@ -37,9 +37,7 @@ bool non_negative(const Graph& g, const std::vector<int64_t>& made_by, int64_t v
 Calibration calibrate(const Graph& graph, const std::vector<std::vector<at::Tensor>>& inputs,
                       Progress::Style style) {
   if (inputs.empty()) throw Error("int8: a calibration set is needed (one input set at least)");
-  std::vector<int64_t> made_by(graph.values.size(), -1);
-  for (size_t i = 0; i < graph.nodes.size(); ++i)
-    for (int64_t v : graph.nodes[i].outputs) made_by[static_cast<size_t>(v)] = static_cast<int64_t>(i);
+  const std::vector<int64_t> made_by = producers(graph);
 
   Calibration c;
   std::vector<bool> wanted(graph.values.size(), false);

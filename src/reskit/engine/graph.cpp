@@ -122,6 +122,13 @@ double conv_flop(const Graph& g, const Node& n) {
   return out.sizes.empty() ? 0 : flop;
 }
 
+std::vector<int64_t> producers(const Graph& g) {
+  std::vector<int64_t> made_by(g.values.size(), -1);
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (int64_t v : g.nodes[i].outputs) made_by[static_cast<size_t>(v)] = static_cast<int64_t>(i);
+  return made_by;
+}
+
 std::vector<int64_t> Graph::use_counts() const {
   std::vector<int64_t> uses(values.size(), 0);
   for (const Node& n : nodes)

@@ -67,6 +67,9 @@ struct Graph {
   std::vector<int64_t> use_counts() const;
 };
 
+// The node that makes each value (-1: an input or a constant).
+std::vector<int64_t> producers(const Graph& graph);
+
 // A constant tensor's data let go of: it becomes a meta tensor of the same
 // dtype and sizes (printing still shows them). For constants that the steps
 // holding copies of them no longer need from the graph.

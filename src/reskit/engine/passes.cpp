@@ -28,14 +28,6 @@ bool constant_tensor(const Graph& g, int64_t id) {
 bool constant_none(const Graph& g, int64_t id) { return value(g, id).is_constant && value(g, id).constant.isNone(); }
 bool constant_tensor_or_none(const Graph& g, int64_t id) { return constant_tensor(g, id) || constant_none(g, id); }
 
-// The node that makes each value (-1: an input or a constant).
-std::vector<int64_t> producers(const Graph& g) {
-  std::vector<int64_t> made_by(g.values.size(), -1);
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    for (int64_t v : g.nodes[i].outputs) made_by[static_cast<size_t>(v)] = static_cast<int64_t>(i);
-  return made_by;
-}
-
 // Every read of `from` (node inputs, graph outputs) reads `to` instead.
 void replace_uses(Graph& g, int64_t from, int64_t to) {
   for (Node& n : g.nodes)

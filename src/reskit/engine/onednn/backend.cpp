@@ -339,12 +339,14 @@ class OnednnBackend : public Backend {
     return Operand::buffer(buffer, desc);
   }
 
-  void add_reorder(Lowering& l, const Operand& from, const Operand& to) {
-    dnnl::reorder::primitive_desc pd(cpu_engine(), from.desc, cpu_engine(), to.desc);
+  // `scale` multiplies what is copied (int8 codes made or undone); `text`
+  // names the step (default: "reorder FROM -> TO (onednn)").
+  void add_reorder(Lowering& l, const Operand& from, const Operand& to, float scale = 1, std::string text = "") {
+    if (text.empty()) text = "reorder " + layout_name(from.desc) + " -> " + layout_name(to.desc) + " (onednn)";
+    dnnl::reorder::primitive_desc pd(cpu_engine(), from.desc, cpu_engine(), to.desc, scaled_by(scale));
     l.add_step(std::make_unique<PrimitiveStep>(dnnl::reorder(pd),
                                                std::vector<std::pair<int, Operand>>{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}},
-                                               memory::desc(), "reorder " + layout_name(from.desc) + " -> " +
-                                                                   layout_name(to.desc) + " (onednn)"));
+                                               memory::desc(), std::move(text)));
   }
 
   Operand constant(const at::Tensor& t, const memory::desc& plain, const memory::desc& wanted, Lowering& l) {
@@ -436,13 +438,20 @@ class OnednnBackend : public Backend {
       post_ops.append_eltwise(1.f, alg, alpha, beta);
     }
     const std::string tags = conv_tags(a);
+    std::ostringstream label;
+    label << "conv " << shape.kernel[0];
+    for (size_t d = 1; d < spatial; ++d) label << "x" << shape.kernel[d];
+    label << "/" << shape.stride[0] << " " << in_sizes[1] << "->" << out.sizes[1];
+    if (a.groups > 1) label << " g" << a.groups;
+    label << " " << spatial_text(out.sizes);
+    if (!tags.empty()) label << " [" << tags << "]";
     if (calibration_) {
       const auto range = calibration_->max_abs.find(n.inputs[0]);
       if (range != calibration_->max_abs.end())
         if (std::optional<Int8Conv> q = make_int8_conv(shape, w, bv.constant.isTensor() ? bv.constant.toTensor() : at::Tensor(),
                                                        post_ops, {range->second, calibration_->non_negative.at(n.inputs[0])},
                                                        codes_out(l, n)))
-          return lower_int8_conv(l, n, *q, *src, residual, tags);
+          return lower_int8_conv(l, n, *q, shape, *src, residual, label.str());
     }
     if (src->kind == Operand::Kind::kBuffer && code_scale_.count(src->id)) src = dequantized(l, n.inputs[0], *src);
 
@@ -466,13 +475,6 @@ class OnednnBackend : public Backend {
     const ConvChoice choice = choose_convolution(layer, src->desc, alias ? alias->desc : memory::desc());
 
     // Everything that can fail is made before anything is emitted.
-    std::ostringstream label;
-    label << "conv " << shape.kernel[0];
-    for (size_t d = 1; d < spatial; ++d) label << "x" << shape.kernel[d];
-    label << "/" << shape.stride[0] << " " << in_sizes[1] << "->" << out.sizes[1];
-    if (a.groups > 1) label << " g" << a.groups;
-    label << " " << spatial_text(out.sizes);
-    if (!tags.empty()) label << " [" << tags << "]";
     label << " (" << choice.name << ")";
     std::optional<dnnl::convolution_forward> primitive;
     std::optional<Operand> weights, bias;
@@ -514,13 +516,12 @@ class OnednnBackend : public Backend {
   // A convolution on oneDNN's int8 kernel: its source quantised (a reorder
   // with a scale, shared by the readers of one value, unless its producer
   // wrote the codes), its output f32 as the f32 plan's, or codes.
-  bool lower_int8_conv(Lowering& l, const Node& n, const Int8Conv& q, const Operand& src,
-                       const std::optional<Operand>& residual, const std::string& tags) {
+  // `label`: the layer's, as the f32 path names it, but for the kernel.
+  bool lower_int8_conv(Lowering& l, const Node& n, const Int8Conv& q, const ConvShape& shape, const Operand& src,
+                       const std::optional<Operand>& residual, const std::string& label) {
     const Graph& g = l.graph();
     const Value& out = g.value(n.outputs[0]);
     const dnnl::convolution_forward primitive(q.pd);
-    ConvShape shape;
-    shape.weights = q.weight.sizes().vec();
     const Operand weights = constant(q.weight, weights_plain_desc(shape, memory::data_type::s8), q.pd.weights_desc(), l);
     std::optional<Operand> bias;
     if (q.bias.defined()) bias = constant(q.bias, plain_desc({q.bias.numel()}), q.pd.bias_desc(), l);
@@ -541,14 +542,9 @@ class OnednnBackend : public Backend {
     std::vector<std::pair<int, Operand>> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, weights}};
     if (bias) args.emplace_back(DNNL_ARG_BIAS, *bias);
     args.emplace_back(DNNL_ARG_DST, dst);
-    std::ostringstream label;
-    label << "conv " << q.weight.size(2);
-    for (int64_t d = 3; d < q.weight.dim(); ++d) label << "x" << q.weight.size(d);
-    label << "/" << n.conv.stride[0] << " " << q.weight.size(1) << "->" << out.sizes[1] << " " << spatial_text(out.sizes);
-    if (!tags.empty()) label << " [" << tags << "]";
-    label << " (" << q.name << ")";
     l.need_scratchpad(q.pd.scratchpad_desc().get_size());
-    auto step = std::make_unique<PrimitiveStep>(primitive, std::move(args), q.pd.scratchpad_desc(), label.str());
+    auto step = std::make_unique<PrimitiveStep>(primitive, std::move(args), q.pd.scratchpad_desc(),
+                                                label + " (" + q.name + ")");
     if (residual) step->reads_destination();
     step->flop = conv_flop(g, n);
     l.add_step(std::move(step));
@@ -587,11 +583,7 @@ class OnednnBackend : public Backend {
       if (value == v && descs_[static_cast<size_t>(buffer)] == desc) return Operand::buffer(buffer, desc);
     const int64_t buffer = new_buffer(l, desc, l.graph().value(v).sizes);
     const Operand to = Operand::buffer(buffer, desc);
-    dnnl::reorder::primitive_desc pd(cpu_engine(), codes.desc, cpu_engine(), desc,
-                                     scaled_by(1 / code_scale_.at(codes.id)));
-    l.add_step(std::make_unique<PrimitiveStep>(
-        dnnl::reorder(pd), std::vector<std::pair<int, Operand>>{{DNNL_ARG_FROM, codes}, {DNNL_ARG_TO, to}},
-        memory::desc(), "dequantize " + layout_name(codes.desc) + " (onednn)"));
+    add_reorder(l, codes, to, 1 / code_scale_.at(codes.id), "dequantize " + layout_name(codes.desc) + " (onednn)");
     converted_.emplace_back(v, buffer);
     return to;
   }
@@ -618,15 +610,11 @@ class OnednnBackend : public Backend {
     code_scale_[buffer] = scale;
     memory::desc written = desc;
     if (seven_bit) written.data.data_type = dnnl_s8;
-    dnnl::reorder::primitive_desc pd(cpu_engine(), op.desc, cpu_engine(), written, scaled_by(scale));
     const Operand to = Operand::buffer(buffer, desc);
-    l.add_step(std::make_unique<PrimitiveStep>(
-        dnnl::reorder(pd),
-        std::vector<std::pair<int, Operand>>{{DNNL_ARG_FROM, op}, {DNNL_ARG_TO, Operand::buffer(buffer, written)}},
-        memory::desc(),
-        "quantize " + layout_name(op.desc) + " -> " +
-            (seven_bit ? "7-bit u8 " : desc.data_type() == memory::data_type::u8 ? "u8 " : "s8 ") + layout_name(desc) +
-            " (onednn)"));
+    add_reorder(l, op, Operand::buffer(buffer, written), scale,
+                "quantize " + layout_name(op.desc) + " -> " +
+                    (seven_bit ? "7-bit u8 " : desc.data_type() == memory::data_type::u8 ? "u8 " : "s8 ") +
+                    layout_name(desc) + " (onednn)");
     converted_.emplace_back(v, buffer);
     return to;
   }
