@@ -4,6 +4,7 @@
 #include "reskit/core/error.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -23,8 +24,26 @@ namespace reskit::test {
 
 std::string fixture(const std::string& name) { return std::string(RESKIT_FIXTURE_DIR) + "/" + name; }
 
+namespace {
+// Every temp_dir of a test process lies under one root, removed when the
+// process exits: a suite run leaves nothing behind in the temp folder.
+class TempRoot {
+ public:
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("reskit_test_" + std::to_string(::getpid()));
+  ~TempRoot() {
+    std::error_code ignored;
+    if (::getpid() == owner_) std::filesystem::remove_all(path, ignored);
+  }
+
+ private:
+  const pid_t owner_ = ::getpid();
+};
+}  // namespace
+
 std::string temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("reskit_test_" + name + "_" + std::to_string(::getpid()));
+  static TempRoot root;
+  auto dir = root.path / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
