@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "reskit/engine/kernels/winograd.h"
+#include "reskit/engine/kernels/isa.h"
 
 namespace reskit::test {
 

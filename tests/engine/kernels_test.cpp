@@ -140,6 +140,9 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{"groups4", 32, 32, 3, 1, 1, 1, 4, {1, 32, 12, 12}, false, true, false, "hardtanh"},
         ConvCase{"depthwise", 24, 24, 3, 1, 1, 1, 24, {2, 24, 10, 9}, true, false, false, "relu"},
         ConvCase{"winograd_size", 64, 64, 3, 1, 1, 1, 1, {1, 64, 28, 28}, false, true, true, "relu"},
+        // reskit's own kernels run these too (channels in whole blocks, small maps).
+        ConvCase{"small_map_k3_residual", 32, 64, 3, 1, 1, 1, 1, {2, 32, 9, 9}, true, false, true, "relu"},
+        ConvCase{"small_map_k1_stride2", 64, 64, 1, 2, 0, 1, 1, {1, 64, 13, 14}, false, true, false, "leaky_relu"},
         ConvCase{"k3_3d", 5, 8, 3, 1, 1, 1, 1, {1, 5, 4, 9, 9}, true, false, false, "relu"},
         ConvCase{"k3_3d_stride_residual", 16, 16, 3, 2, 1, 1, 1, {2, 16, 5, 8, 7}, false, true, true, "relu"}),
     test::CaseName());

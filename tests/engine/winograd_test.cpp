@@ -17,14 +17,14 @@ namespace {
 
 using engine::kernels::Isa;
 using engine::kernels::WinogradConv;
-using engine::kernels::WinogradEpilogue;
+using engine::kernels::ConvEpilogue;
 using engine::kernels::WinogradShape;
 
 struct Case {
   std::string id;
   int64_t batch, in, out, height, width, pad_top, pad_left, pad_bottom, pad_right;
   bool bias, sum;
-  WinogradEpilogue::Activation activation;
+  ConvEpilogue::Activation activation;
   int64_t dilation = 1;
   std::string name() const { return id; }
 };
@@ -37,10 +37,10 @@ TEST_P(Winograd, EqualsItsTwinAndTheTwinEqualsLibTorch) {
   const at::Tensor x = at::randn({c.batch, c.in, c.height, c.width});
   const at::Tensor w = at::randn({c.out, c.in, 3, 3}) / std::sqrt(9.0 * static_cast<double>(c.in));
   const at::Tensor b = c.bias ? at::randn({c.out}) : at::Tensor();
-  WinogradEpilogue epilogue;
+  ConvEpilogue epilogue;
   epilogue.sum = c.sum;
   epilogue.activation = c.activation;
-  epilogue.alpha = c.activation == WinogradEpilogue::Activation::kClip ? -0.5f : 0.1f;
+  epilogue.alpha = c.activation == ConvEpilogue::Activation::kClip ? -0.5f : 0.1f;
   epilogue.beta = 0.75f;
   const int64_t d = c.dilation;
   const int64_t oh = c.height + c.pad_top + c.pad_bottom - 2 * d, ow = c.width + c.pad_left + c.pad_right - 2 * d;
@@ -55,9 +55,9 @@ TEST_P(Winograd, EqualsItsTwinAndTheTwinEqualsLibTorch) {
   if (c.sum) conv = conv + residual;
   // Rounding scales with the values before the activation, which clip may cut far below them.
   const double before = conv.abs().max().item<double>();
-  if (c.activation == WinogradEpilogue::Activation::kRelu) conv = conv.clamp_min(0);
-  if (c.activation == WinogradEpilogue::Activation::kLeakyRelu) conv = at::where(conv > 0, conv, conv * 0.1);
-  if (c.activation == WinogradEpilogue::Activation::kClip) conv = conv.clamp(-0.5, 0.75);
+  if (c.activation == ConvEpilogue::Activation::kRelu) conv = conv.clamp_min(0);
+  if (c.activation == ConvEpilogue::Activation::kLeakyRelu) conv = at::where(conv > 0, conv, conv * 0.1);
+  if (c.activation == ConvEpilogue::Activation::kClip) conv = conv.clamp(-0.5, 0.75);
   ASSERT_EQ(twin.sizes(), conv.sizes());
   const double scale = before / conv.abs().max().item<double>();
   EXPECT_TRUE(test::close(twin, conv, 1e-5 * scale)) << "twin vs LibTorch";
@@ -89,7 +89,7 @@ TEST_P(Winograd, EqualsItsTwinAndTheTwinEqualsLibTorch) {
   }
 }
 
-using A = WinogradEpilogue::Activation;
+using A = ConvEpilogue::Activation;
 INSTANTIATE_TEST_SUITE_P(
     Shapes, Winograd,
     ::testing::Values(Case{"odd_map_relu", 1, 16, 64, 13, 11, 1, 1, 1, 1, true, false, A::kRelu},

@@ -6,12 +6,12 @@
 // oneDNN's blocked layout (nChw16c with AVX-512, nChw8c otherwise), so that
 // it sits between the convolutions around it with no conversion; the kernel
 // comes dense (C x 1 x kh x kw) and is packed per run, which costs C x kh x kw
-// floats. AVX-512, AVX2+FMA and portable C++, as kernels/winograd.h chooses.
+// floats. AVX-512, AVX2+FMA and portable C++, as kernels/isa.h chooses.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
-#include "winograd.h"  // Isa
+#include "isa.h"
 
 namespace reskit::engine::kernels {
 

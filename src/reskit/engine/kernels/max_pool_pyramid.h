@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "winograd.h"  // Isa
+#include "isa.h"
 
 namespace reskit::engine::kernels {
 

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-#include "reskit/core/cpu_features.h"
 #include "reskit/core/error.h"
 #include "../streamed_memory.h"
 #include "winograd_layer.h"
@@ -71,26 +70,6 @@ struct WinogradConv::Layer {
   at::Tensor u, bias;  // what args.u and args.bias point into
 };
 
-Isa best_isa() {
-#if RESKIT_X86_KERNELS
-  const CpuFeatures& f = cpu_features();
-  if (f.avx512f && f.avx512bw && f.avx512vl && f.fma) return Isa::kAvx512;
-  if (f.avx2 && f.fma) return Isa::kAvx2;
-#endif
-  return Isa::kPortable;
-}
-
-const char* isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::kAvx512: return "avx512";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kPortable: return "portable";
-  }
-  return "";
-}
-
-int isa_lanes(Isa isa) { return isa == Isa::kAvx512 ? 16 : 8; }
-
 bool WinogradConv::supports(const WinogradShape& s, Isa isa) {
   const int lanes = isa_lanes(isa);
   return s.in_channels > 0 && s.in_channels % lanes == 0 && s.out_channels % (2 * lanes) == 0 && s.out_height > 0 &&
@@ -99,7 +78,7 @@ bool WinogradConv::supports(const WinogradShape& s, Isa isa) {
 }
 
 WinogradConv::WinogradConv(const WinogradShape& s, const at::Tensor& weight, const at::Tensor& bias,
-                           WinogradEpilogue epilogue, Isa isa)
+                           ConvEpilogue epilogue, Isa isa)
     : layer_(std::make_unique<Layer>()) {
   if (static_cast<int>(isa) > static_cast<int>(best_isa()))
     throw Error(std::string("winograd: this CPU (or RESKIT_MAX_CPU_ISA) has no ") + isa_name(isa));
@@ -200,7 +179,7 @@ void WinogradConv::run(const float* src, float* dst, std::byte* scratch) const {
 
 at::Tensor winograd_reference(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
                               int64_t pad_top, int64_t pad_left, int64_t pad_bottom, int64_t pad_right,
-                              const at::Tensor& residual, WinogradEpilogue epilogue, int64_t dilation) {
+                              const at::Tensor& residual, ConvEpilogue epilogue, int64_t dilation) {
   const at::Tensor x = at::constant_pad_nd(input.to(at::kFloat), {pad_left, pad_right, pad_top, pad_bottom});
   const int64_t n = x.size(0), oc = weight.size(0), d = dilation;
   const int64_t oh = x.size(2) - 2 * d, ow = x.size(3) - 2 * d;
@@ -230,10 +209,10 @@ at::Tensor winograd_reference(const at::Tensor& input, const at::Tensor& weight,
   if (bias.defined()) out += bias.to(at::kFloat).view({1, oc, 1, 1});
   if (epilogue.sum) out += residual;
   switch (epilogue.activation) {
-    case WinogradEpilogue::Activation::kRelu: out = out.clamp_min(0); break;
-    case WinogradEpilogue::Activation::kLeakyRelu: out = at::where(out > 0, out, out * epilogue.alpha); break;
-    case WinogradEpilogue::Activation::kClip: out = out.clamp(epilogue.alpha, epilogue.beta); break;
-    case WinogradEpilogue::Activation::kNone: break;
+    case ConvEpilogue::Activation::kRelu: out = out.clamp_min(0); break;
+    case ConvEpilogue::Activation::kLeakyRelu: out = at::where(out > 0, out, out * epilogue.alpha); break;
+    case ConvEpilogue::Activation::kClip: out = out.clamp(epilogue.alpha, epilogue.beta); break;
+    case ConvEpilogue::Activation::kNone: break;
   }
   return out;
 }

@@ -26,12 +26,9 @@
 #include <string>
 #include <vector>
 
-namespace reskit::engine::kernels {
+#include "own_conv.h"
 
-enum class Isa { kPortable, kAvx2, kAvx512 };
-Isa best_isa();  // the widest the CPU (and its cap) allows
-const char* isa_name(Isa isa);
-int isa_lanes(Isa isa);  // the channel block: 16, 8, 8
+namespace reskit::engine::kernels {
 
 struct WinogradShape {
   int64_t batch = 1, in_channels = 0, out_channels = 0;
@@ -41,32 +38,22 @@ struct WinogradShape {
   int64_t dilation_h = 1, dilation_w = 1;
 };
 
-// What the output transform applies after the bias: the residual the
-// destination holds (sum), then an activation.
-struct WinogradEpilogue {
-  bool sum = false;
-  enum class Activation { kNone, kRelu, kLeakyRelu, kClip } activation = Activation::kNone;
-  float alpha = 0, beta = 0;  // LeakyReLU's slope; clip's [alpha, beta]
-};
-
-class WinogradConv {
+class WinogradConv : public OwnConv {
  public:
   // weight: OC x IC x 3 x 3 float; bias: OC, or undefined.
   WinogradConv(const WinogradShape& shape, const at::Tensor& weight, const at::Tensor& bias,
-               WinogradEpilogue epilogue, Isa isa);
-  ~WinogradConv();
+               ConvEpilogue epilogue, Isa isa);
+  ~WinogradConv() override;
 
   // Whether this kernel runs the layer: channels a multiple of the ISA's block (twice it for OC).
   static bool supports(const WinogradShape& shape, Isa isa);
 
   Isa isa() const;
   int lanes() const;
-  size_t scratch_bytes(int threads) const;
-  size_t weight_bytes() const;
-  std::string name() const;  // "reskit winograd 4x4 avx512", "reskit winograd 4x4 atrous avx512"
-
-  // src, dst: blocked N x C/lanes x H x W x lanes; scratch: scratch_bytes(threads) bytes, 64-aligned.
-  void run(const float* src, float* dst, std::byte* scratch) const;
+  size_t scratch_bytes(int threads) const override;
+  size_t weight_bytes() const override;
+  std::string name() const override;  // "reskit winograd 4x4 avx512", "reskit winograd 4x4 atrous avx512"
+  void run(const float* src, float* dst, std::byte* scratch) const override;
 
   struct Layer;  // the shape, transformed weights and epilogue, as the kernels read them
 
@@ -79,6 +66,6 @@ class WinogradConv {
 // `residual` if defined, then the epilogue's activation), for the tests.
 at::Tensor winograd_reference(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
                               int64_t pad_top, int64_t pad_left, int64_t pad_bottom, int64_t pad_right,
-                              const at::Tensor& residual, WinogradEpilogue epilogue, int64_t dilation = 1);
+                              const at::Tensor& residual, ConvEpilogue epilogue, int64_t dilation = 1);
 
 }  // namespace reskit::engine::kernels

@@ -12,6 +12,8 @@
 //   A^T m:  m0 + (m1 + m2) + (m3 + m4),  (m1 - m2) + 2(m3 - m4),
 //           (m1 + m2) + 4(m3 + m4),  (m1 - m2) + 8(m3 - m4) + m5
 
+#include "activation_impl.h"
+
 template <class V>
 struct Winograd {
   using T = typename V::T;
@@ -119,17 +121,6 @@ struct Winograd {
     if (r < rows) gemm_tail(rows - r, v + r * ldv, ldv, u, ic, m + r * ldm, ldm);
   }
 
-  // max and min give their second operand where either is NaN (x86's rule,
-  // and V's): x goes second, so that NaN comes through as in PyTorch.
-  static T activate(const WinogradLayer& L, T x) {
-    switch (L.activation) {
-      case 1: return V::max(V::zero(), x);
-      case 2: return V::select_positive(x, V::mul(x, V::set1(L.alpha)));
-      case 3: return V::min(V::set1(L.beta), V::max(V::set1(L.alpha), x));
-      default: return x;
-    }
-  }
-
   static void output(const WinogradLayer& L, const float* v, float* m, float* dst, int64_t begin, int64_t end) {
     const int64_t chunks = L.chunks, panels = L.oc / (2 * W), chunk_panels = L.oc_chunk / (2 * W);
     const int64_t ocbs = L.oc / W;
@@ -173,7 +164,7 @@ struct Winograd {
               float* at = plane + (y * L.ow + x) * W;
               T value = V::add(out[j], bias);
               if (L.sum) value = V::add(value, V::load(at));
-              V::store(at, activate(L, value));
+              V::store(at, activate<V>(L.activation, L.alpha, L.beta, value));
             }
           }
         }

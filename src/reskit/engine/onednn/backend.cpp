@@ -95,11 +95,11 @@ class PrimitiveStep : public Step {
   std::string label_;
 };
 
-// reskit's Winograd convolution between two buffers in its ISA's blocked layout.
-class WinogradStep : public Step {
+// A convolution on one of reskit's own kernels, between two buffers in its ISA's blocked layout.
+class OwnConvStep : public Step {
  public:
-  WinogradStep(std::shared_ptr<const kernels::WinogradConv> kernel, const Operand& src, const Operand& dst, bool sum,
-               std::string label)
+  OwnConvStep(std::shared_ptr<const kernels::OwnConv> kernel, const Operand& src, const Operand& dst, bool sum,
+              std::string label)
       : kernel_(std::move(kernel)), src_(src.id), dst_(dst.id), text_(std::move(label)) {
     io.buffer_reads = {src_};
     if (sum) io.buffer_reads.push_back(dst_);
@@ -113,7 +113,7 @@ class WinogradStep : public Step {
   std::string text() const override { return text_; }
 
  private:
-  std::shared_ptr<const kernels::WinogradConv> kernel_;
+  std::shared_ptr<const kernels::OwnConv> kernel_;
   int64_t src_, dst_;
   std::string text_;
 };
@@ -181,12 +181,12 @@ std::string conv_tags(const ConvAttributes& a) {
   return tags;
 }
 
-// The epilogue reskit's Winograd applies, if it can apply this one.
-std::optional<kernels::WinogradEpilogue> winograd_epilogue(const ConvAttributes& a, bool sum) {
-  kernels::WinogradEpilogue e;
+// The epilogue reskit's kernels apply, if they can apply this one.
+std::optional<kernels::ConvEpilogue> own_epilogue(const ConvAttributes& a, bool sum) {
+  kernels::ConvEpilogue e;
   e.sum = sum;
   using K = Activation::Kind;
-  using A = kernels::WinogradEpilogue::Activation;
+  using A = kernels::ConvEpilogue::Activation;
   switch (a.activation.kind) {
     case K::kNone: e.activation = A::kNone; break;
     case K::kRelu: e.activation = A::kRelu; break;
@@ -465,7 +465,7 @@ class OnednnBackend : public Backend {
     if (bv.constant.isTensor()) layer.bias = bv.constant.toTensor().to(at::kFloat);
     layer.attr = attr;
     layer.post_ops = tags;
-    layer.epilogue = winograd_epilogue(a, residual.has_value());
+    layer.epilogue = own_epilogue(a, residual.has_value());
     // The output may overwrite its residual in place, but never the input
     // the convolution still reads (conv(x) + x).
     std::optional<Operand> alias = residual && n.inputs[3] != n.inputs[0]
@@ -494,10 +494,10 @@ class OnednnBackend : public Backend {
       if (residual) add_reorder(l, *residual, dst);  // the sum adds to what the destination holds
     }
     std::unique_ptr<Step> step;
-    if (choice.winograd) {
-      step = std::make_unique<WinogradStep>(choice.winograd, x, dst, residual.has_value(), label.str());
-      l.need_scratchpad(choice.winograd->scratch_bytes(at::get_num_threads()));
-      l.add_weight_bytes(choice.winograd->weight_bytes());
+    if (choice.own) {
+      step = std::make_unique<OwnConvStep>(choice.own, x, dst, residual.has_value(), label.str());
+      l.need_scratchpad(choice.own->scratch_bytes(at::get_num_threads()));
+      l.add_weight_bytes(choice.own->weight_bytes());
     } else {
       std::vector<std::pair<int, Operand>> args = {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, *weights}};
       if (bias) args.emplace_back(DNNL_ARG_BIAS, *bias);

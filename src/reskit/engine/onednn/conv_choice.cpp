@@ -10,6 +10,8 @@
 
 #include <ATen/Parallel.h>
 
+#include "../kernels/direct_conv.h"
+#include "../kernels/winograd.h"
 #include "onednn_util.h"
 #include "tuning_cache.h"
 
@@ -26,7 +28,7 @@ memory::dims weights_dims(const ConvShape& s) {
   return d;
 }
 
-// A 2-D convolution's shape as reskit's Winograd takes it.
+// A 2-D convolution's shape as reskit's kernels take it.
 kernels::WinogradShape winograd_shape(const ConvShape& s) {
   kernels::WinogradShape w;
   w.batch = s.src[0];
@@ -41,6 +43,26 @@ kernels::WinogradShape winograd_shape(const ConvShape& s) {
   w.dilation_h = s.dilation[0];
   w.dilation_w = s.dilation[1];
   return w;
+}
+
+kernels::DirectShape direct_shape(const ConvShape& s) {
+  kernels::DirectShape d;
+  d.batch = s.src[0];
+  d.in_channels = s.src[1];
+  d.out_channels = s.dst[1];
+  d.height = s.src[2];
+  d.width = s.src[3];
+  d.out_height = s.dst[2];
+  d.out_width = s.dst[3];
+  d.kernel_h = s.kernel[0];
+  d.kernel_w = s.kernel[1];
+  d.stride_h = s.stride[0];
+  d.stride_w = s.stride[1];
+  d.dilation_h = s.dilation[0];
+  d.dilation_w = s.dilation[1];
+  d.pad_top = s.padding_l[0];
+  d.pad_left = s.padding_l[1];
+  return d;
 }
 
 std::vector<ConvChoice> candidates(const ConvLayer& layer, const memory::desc& src, const memory::desc& dst) {
@@ -77,32 +99,46 @@ std::vector<ConvChoice> candidates(const ConvLayer& layer, const memory::desc& s
           return c.pd && std::string(c.pd->impl_info_str()) == pd.impl_info_str() && c.src == pd.src_desc();
         });
         if (!duplicate)
-          out.push_back({std::string("onednn ") + alg_name + " " + pd.impl_info_str(), pd.src_desc(), pd.dst_desc(), pd, nullptr});
+          out.push_back({std::string("onednn ") + alg_name + " " + pd.impl_info_str(), pd.src_desc(), pd.dst_desc(), pd,
+                        nullptr, nullptr});
       } catch (const dnnl::error&) {
         // no kernel for this combination
       }
     }
   }
 
-  // reskit's Winograd, on the blocked layout of its ISA; made (its weights
-  // transformed) only when it is timed or chosen: see made().
+  // reskit's own kernels, on the blocked layout of their ISA.
   const kernels::Isa isa = kernels::best_isa();
-  if (unit_3x3 && layer.epilogue && s.src.size() == 4 && kernels::WinogradConv::supports(winograd_shape(s), isa)) {
-    const memory::format_tag tag = kernels::isa_lanes(isa) == 16 ? memory::format_tag::nChw16c : memory::format_tag::nChw8c;
-    const memory::desc blocked_src(to_dims(s.src), memory::data_type::f32, tag);
-    const memory::desc blocked_dst(to_dims(s.dst), memory::data_type::f32, tag);
-    if (dst.get_size() == 0 || dst == blocked_dst)
-      out.push_back({std::string("reskit winograd 4x4 ") + (all_one(s.dilation) ? "" : "atrous ") + kernels::isa_name(isa),
-                     blocked_src, blocked_dst, std::nullopt, nullptr});
+  const memory::format_tag tag = kernels::isa_lanes(isa) == 16 ? memory::format_tag::nChw16c : memory::format_tag::nChw8c;
+  const bool blocked_fits = layer.epilogue && s.src.size() == 4 && s.groups == 1;
+  const memory::desc blocked_src = blocked_fits ? memory::desc(to_dims(s.src), memory::data_type::f32, tag) : memory::desc();
+  const memory::desc blocked_dst = blocked_fits ? memory::desc(to_dims(s.dst), memory::data_type::f32, tag) : memory::desc();
+  const bool blocked_dst_allowed = dst.get_size() == 0 || dst == blocked_dst;
+  if (blocked_fits && blocked_dst_allowed && unit_3x3 && kernels::WinogradConv::supports(winograd_shape(s), isa)) {
+    ConvChoice c{std::string("reskit winograd 4x4 ") + (all_one(s.dilation) ? "" : "atrous ") + kernels::isa_name(isa),
+                 blocked_src, blocked_dst, std::nullopt, nullptr, nullptr};
+    c.make_own = [&layer, isa] {
+      return std::make_shared<const kernels::WinogradConv>(winograd_shape(layer.shape), layer.weight, layer.bias,
+                                                           *layer.epilogue, isa);
+    };
+    out.push_back(std::move(c));
+  }
+  if (blocked_fits && blocked_dst_allowed && kernels::DirectConv::supports(direct_shape(s), isa)) {
+    ConvChoice c{std::string("reskit direct ") + kernels::isa_name(isa), blocked_src, blocked_dst, std::nullopt,
+                 nullptr, nullptr};
+    c.make_own = [&layer, isa] {
+      return std::make_shared<const kernels::DirectConv>(direct_shape(layer.shape), layer.weight, layer.bias,
+                                                         *layer.epilogue, isa);
+    };
+    out.push_back(std::move(c));
   }
   return out;
 }
 
 // A candidate with its kernel made.
-ConvChoice made(ConvChoice c, const ConvLayer& layer) {
-  if (!c.pd && !c.winograd)
-    c.winograd = std::make_shared<const kernels::WinogradConv>(winograd_shape(layer.shape), layer.weight, layer.bias,
-                                                               *layer.epilogue, kernels::best_isa());
+ConvChoice made(ConvChoice c) {
+  if (c.make_own && !c.own) c.own = c.make_own();
+  c.make_own = nullptr;  // it refers to the layer, which the choice outlives
   return c;
 }
 
@@ -150,8 +186,8 @@ class CandidateRun {
         args_.emplace(DNNL_ARG_SCRATCHPAD, zeroed(c.pd->scratchpad_desc()));
       conv_ = dnnl::convolution_forward(*c.pd);
     } else {
-      winograd_ = c.winograd;
-      scratch_.resize(winograd_->scratch_bytes(at::get_num_threads()) + 64);
+      own_ = c.own;
+      scratch_.resize(own_->scratch_bytes(at::get_num_threads()) + 64);
     }
   }
 
@@ -159,9 +195,9 @@ class CandidateRun {
   double once() {
     const auto start = std::chrono::steady_clock::now();
     if (convert_) convert_->execute(stream_, given_, source_);
-    if (winograd_) {
+    if (own_) {
       std::byte* aligned = scratch_.data() + (64 - reinterpret_cast<uintptr_t>(scratch_.data()) % 64) % 64;
-      winograd_->run(static_cast<const float*>(source_.get_data_handle()),
+      own_->run(static_cast<const float*>(source_.get_data_handle()),
                      static_cast<float*>(destination_.get_data_handle()), aligned);
     } else {
       conv_->execute(stream_, args_);
@@ -177,7 +213,7 @@ class CandidateRun {
   std::optional<dnnl::reorder> convert_, convert_back_;
   std::unordered_map<int, memory> args_;
   std::optional<dnnl::convolution_forward> conv_;
-  std::shared_ptr<const kernels::WinogradConv> winograd_;
+  std::shared_ptr<const kernels::OwnConv> own_;
   std::vector<std::byte> scratch_;
 };
 
@@ -204,7 +240,7 @@ std::vector<double> time_candidates(const std::vector<ConvChoice>& all, const me
 }
 
 size_t weight_bytes(const ConvChoice& c) {
-  return c.winograd ? c.winograd->weight_bytes() : c.pd->weights_desc().get_size();
+  return c.own ? c.own->weight_bytes() : c.pd->weights_desc().get_size();
 }
 
 // The fastest candidate, unless its weights grow (Winograd's transformed
@@ -257,9 +293,19 @@ ConvChoice choose_convolution(const ConvLayer& layer, const memory::desc& src, c
     if (dst.get_size() > 0) return choose_convolution(layer, src, memory::desc());
     throw dnnl::error(dnnl_unimplemented, "no JIT convolution for this layer");
   }
+  // RESKIT_CONV_KERNEL=text: only the candidates whose name holds it, where
+  // one does (so that a test or a user runs one kernel wherever it can run).
+  const char* wanted = std::getenv("RESKIT_CONV_KERNEL");
+  const bool forced = wanted && *wanted && std::any_of(all.begin(), all.end(), [&](const ConvChoice& c) {
+                        return c.name.find(wanted) != std::string::npos;
+                      });
+  if (forced)
+    all.erase(std::remove_if(all.begin(), all.end(),
+                             [&](const ConvChoice& c) { return c.name.find(wanted) == std::string::npos; }),
+              all.end());
   size_t pick = 0;
   const auto label = [&](const ConvChoice& c) { return c.name + " src=" + layout_name(c.src); };
-  if (all.size() > 1 && tuning_enabled()) {
+  if (all.size() > 1 && tuning_enabled() && !forced) {
     const std::string key = cache_key(layer, src, dst);
     const std::optional<std::string> cached = find_tuned(key);
     const auto known = std::find_if(all.begin(), all.end(), [&](const ConvChoice& c) { return cached && label(c) == *cached; });
@@ -267,7 +313,7 @@ ConvChoice choose_convolution(const ConvLayer& layer, const memory::desc& src, c
       pick = static_cast<size_t>(known - all.begin());
     } else {
       const bool log = std::getenv("RESKIT_TUNE_LOG") != nullptr;
-      for (ConvChoice& c : all) c = made(std::move(c), layer);
+      for (ConvChoice& c : all) c = made(std::move(c));
       const std::vector<double> ms = time_candidates(all, src);
       if (log)
         for (size_t i = 0; i < all.size(); ++i)
@@ -276,7 +322,7 @@ ConvChoice choose_convolution(const ConvLayer& layer, const memory::desc& src, c
       store_tuned(key, label(all[pick]));
     }
   }
-  return made(std::move(all[pick]), layer);
+  return made(std::move(all[pick]));
 }
 
 }  // namespace reskit::engine::onednn

@@ -1,9 +1,10 @@
 #pragma once
 // Which kernel runs a convolution layer. The candidates are oneDNN's direct
-// algorithm and, for unit-stride 3x3 convolutions, oneDNN's Winograd
-// (undilated ones) and reskit's own F(4x4, 3x3) (kernels/winograd.h; dilated
-// ones too, through the atrous phases); oneDNN's with the source in
-// the layout it comes in or in the one oneDNN prefers. Only oneDNN's JIT
+// algorithm; for unit-stride 3x3 convolutions, oneDNN's Winograd (undilated
+// ones) and reskit's own F(4x4, 3x3) (kernels/winograd.h; dilated ones too,
+// through the atrous phases); for small maps, reskit's own direct kernel
+// (kernels/direct_conv.h); oneDNN's with the source in the layout it comes
+// in or in the one oneDNN prefers. Only oneDNN's JIT
 // kernels count (never its reference or im2col + GEMM ones: a layer with no
 // JIT kernel stays on ATen).
 // Where several qualify, each is timed on this machine (with the conversion
@@ -15,12 +16,13 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "../kernels/winograd.h"
+#include "../kernels/own_conv.h"
 
 namespace reskit::engine::onednn {
 
@@ -37,15 +39,17 @@ struct ConvLayer {
   at::Tensor weight, bias;
   dnnl::primitive_attr attr;
   std::string post_ops;  // "add,relu": part of the tuning cache's key
-  std::optional<kernels::WinogradEpilogue> epilogue;
+  std::optional<kernels::ConvEpilogue> epilogue;
 };
 
 struct ConvChoice {
   std::string name;  // "onednn direct jit:avx512_core", "reskit winograd 4x4 avx512", for dumps and profiles
   dnnl::memory::desc src, dst;
-  // One of the two:
+  // One of the two: oneDNN's primitive, or one of reskit's kernels, made
+  // (its weights packed) only when it is timed or chosen.
   std::optional<dnnl::convolution_forward::primitive_desc> pd;
-  std::shared_ptr<const kernels::WinogradConv> winograd;
+  std::function<std::shared_ptr<const kernels::OwnConv>()> make_own;
+  std::shared_ptr<const kernels::OwnConv> own;
 };
 
 // `src` is the layout the source comes in; `dst` one the destination must

@@ -18,6 +18,9 @@ namespace {
 
 // A cache file larger than this is not read but started again (it is ours, but a file is a file).
 constexpr std::uintmax_t kMaxCacheBytes = 8u << 20;
+// Part of every key, raised when the candidates change (a new kernel of
+// reskit's own): choices made without it are then tuned again.
+constexpr int kCandidateSet = 2;
 
 std::string cache_path() {
   if (const char* p = std::getenv("RESKIT_TUNING_CACHE")) return p;
@@ -32,7 +35,7 @@ std::string machine_key() {
   const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
   return cpu.model_name + "|" + cpu_isa_name(cpu) + "|cap=" + (cap ? cap : "") + "|onednn " +
          std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
-         "|threads=" + std::to_string(at::get_num_threads());
+         "|threads=" + std::to_string(at::get_num_threads()) + "|candidates " + std::to_string(kCandidateSet);
 }
 
 class Store {

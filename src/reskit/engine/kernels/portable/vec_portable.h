@@ -6,6 +6,7 @@
 struct Portable {
   static constexpr int kLanes = 8;
   static constexpr int kRows = 4;
+  static constexpr int kDirectRows = 4;
   struct T {
     float v[8];
   };

@@ -5,6 +5,7 @@
 struct Avx2 {
   static constexpr int kLanes = 8;
   static constexpr int kRows = 6;  // 12 accumulators of 16
+  static constexpr int kDirectRows = 6;  // 12 accumulators of 16
   using T = __m256;
   static T zero() { return _mm256_setzero_ps(); }
   static T set1(float f) { return _mm256_set1_ps(f); }

@@ -2,9 +2,15 @@
 // AVX-512's 16 floats as reskit's kernels (kernels/*_impl.h) use a vector.
 // Included inside an anonymous namespace by the files compiled for this ISA
 // alone: every copy is internal to its file.
+// GCC 12 takes the undefined pass-through operand of _mm512_max_ps's and
+// _mm512_min_ps's masked builtins for an uninitialised read wherever they
+// are inlined (a false positive); this header's files are kernels only.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 struct Avx512 {
   static constexpr int kLanes = 16;
   static constexpr int kRows = 8;  // 16 accumulators of 32
+  static constexpr int kDirectRows = 14;  // 28 accumulators of 32
   using T = __m512;
   static T zero() { return _mm512_setzero_ps(); }
   static T set1(float f) { return _mm512_set1_ps(f); }
