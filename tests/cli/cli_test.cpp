@@ -7,6 +7,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/cuda.h>
 
+#include "reskit/engine/plan.h"
 #include "reskit/io/npy.h"
 #include "reskit/models/registry.h"
 #include "reskit/tasks/model_setup.h"
@@ -203,6 +204,30 @@ TEST(Cli, RunInInt8IsCalibratedAndCloseToEager) {
                  "in order)",
                  dir + "/b");
   fs::remove_all(dir);
+}
+
+// --precision bf16: close to eager where the CPU has bf16 convolutions, a
+// one-line error (and no output) where it has not.
+TEST(Cli, RunInBf16IsCloseToEagerOrRefusedInOneLine) {
+  const std::string dir = test::temp_dir("cli_bf16");
+  const std::string model = "run resnet18 --set num_classes=7 --seed 3 --input " + kInput;
+  expect_failure(model + " --precision bf16 --out " + dir + "/b", "run: --precision bf16 needs --engine fast",
+                 dir + "/b");
+  if (!engine::bf16_supported()) {
+    expect_failure(model + " --engine fast --precision bf16 --out " + dir + "/b",
+                   "engine: bf16 plans need a CPU with AVX-512 (oneDNN's bf16 convolutions; fast with AVX512_BF16 or "
+                   "AMX)",
+                   dir + "/b");
+    return;
+  }
+  auto r = run_reskit(model + " --engine eager --out " + dir + "/eager");
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = run_reskit(model + " --engine fast --precision bf16 --out " + dir + "/bf16");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const at::Tensor eager = io::read_npy(dir + "/eager/out0.npy"), bf16 = io::read_npy(dir + "/bf16/out0.npy");
+  const double error = (bf16 - eager).abs().max().item<double>() / eager.abs().max().item<double>();
+  EXPECT_GT(error, 1e-6) << "no rounding happened";
+  EXPECT_LT(error, 0.05);
 }
 
 // reskit compile shows each pass's graph, the lowered steps with the plan's

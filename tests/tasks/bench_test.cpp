@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "reskit/engine/plan.h"
 #include "reskit/tasks/bench.h"
 #include "reskit/tasks/summary.h"
 #include "reskit/tasks/torchscript.h"
@@ -78,41 +79,55 @@ TEST(Bench, ProfileListsTheFastEnginesSteps) {
   EXPECT_NE(table.find("conv 7x7/2 3->64"), std::string::npos) << table;
   options.engines = {"eager"};
   EXPECT_EQ(test::error_of([&] { tasks::bench(model, options); }),
-            "bench: --profile profiles the fast engine: add fast or fast-int8 to --engine");
+            "bench: --profile profiles the fast engine: add fast, fast-int8 or fast-bf16 to --engine");
 }
 
 // fast-int8 beside eager: calibrated on seeded inputs, within what 8 bits
-// allow, and compared with eager f32 on further inputs of a classifier.
-TEST(Bench, Int8IsTimedBesideEagerAndReportsItsAgreement) {
+// allow, and compared with eager f32 on further inputs of a classifier; bf16
+// too, or a one-line error where the CPU has no bf16 convolutions.
+TEST(Bench, Int8AndBf16AreTimedBesideEagerAndReportTheirAgreement) {
   models::Model model = test::build("resnet18", {"num_classes=10"});
   model.module->eval();
   tasks::BenchOptions options;
-  options.engines = {"eager", "fast-int8"};
+  options.engines = {"eager", "fast-int8", "fast-bf16"};
   options.runs = 2;
   options.warmup = 1;
   options.input_sizes = {{2, 3, 64, 64}};
   options.calibration_sets = 3;
   options.agreement_inputs = 4;
   const tasks::BenchResult r = tasks::bench(model, options);
-  ASSERT_EQ(r.results.size(), 2u);
+  ASSERT_EQ(r.results.size(), 3u);
   ASSERT_EQ(r.results[1].error, "");
+  const bool bf16 = engine::bf16_supported();
+  if (bf16) {
+    ASSERT_EQ(r.results[2].error, "");
+  } else {
+    EXPECT_EQ(r.results[2].error,
+              "engine: bf16 plans need a CPU with AVX-512 (oneDNN's bf16 convolutions; fast with AVX512_BF16 or AMX)");
+  }
   at::manual_seed(0);  // the inputs bench made
   torch::NoGradGuard no_grad;
   const double scale = max_abs(model.forward({at::randn({2, 3, 64, 64})}));
-  EXPECT_GT(r.results[1].max_abs_diff, 1e-6 * scale) << "no quantisation happened";
-  EXPECT_LT(r.results[1].max_abs_diff, 0.05 * scale);
-  ASSERT_TRUE(r.int8_agreement.has_value());
-  EXPECT_EQ(r.int8_agreement->inputs, 4);
-  EXPECT_EQ(r.int8_agreement->rows, 8);
-  EXPECT_GE(r.int8_agreement->top1_agree, 0);
-  EXPECT_LE(r.int8_agreement->top1_agree, 8);
-  EXPECT_GT(r.int8_agreement->max_rel_error, 0);
-  EXPECT_LT(r.int8_agreement->max_rel_error, 0.05);
-  EXPECT_NE(tasks::format_bench_table(r).find("fast-int8 against eager f32 on 4 seeded inputs: top-1 agreement "),
-            std::string::npos);
+  for (size_t e = 1; e < (bf16 ? 3u : 2u); ++e) {
+    EXPECT_GT(r.results[e].max_abs_diff, 1e-6 * scale) << r.results[e].engine << ": no rounding happened";
+    EXPECT_LT(r.results[e].max_abs_diff, 0.05 * scale) << r.results[e].engine;
+  }
+  ASSERT_EQ(r.agreements.size(), bf16 ? 2u : 1u);
+  for (const tasks::Agreement& a : r.agreements) {
+    EXPECT_EQ(a.inputs, 4);
+    EXPECT_EQ(a.rows, 8);
+    EXPECT_GE(a.top1_agree, 0);
+    EXPECT_LE(a.top1_agree, 8);
+    EXPECT_GT(a.max_rel_error, 0) << a.engine;
+    EXPECT_LT(a.max_rel_error, 0.05) << a.engine;
+    EXPECT_NE(tasks::format_bench_table(r).find(a.engine + " against eager f32 on 4 seeded inputs: top-1 agreement "),
+              std::string::npos);
+  }
+  EXPECT_EQ(r.agreements[0].engine, "fast-int8");
+  EXPECT_NE(tasks::format_bench_json(r).find("\"agreement\""), std::string::npos);
   options.engines = {"eager"};
   EXPECT_EQ(test::error_of([&] { tasks::bench(model, options); }),
-            "bench: --agreement-inputs compares fast-int8 with eager f32: add fast-int8 to --engine");
+            "bench: --agreement-inputs compares fast-int8 or fast-bf16 with eager f32: add one to --engine");
 }
 
 // TorchScript's trace, freeze and optimize_for_inference give eager's answers
@@ -200,7 +215,8 @@ TEST(BenchCli, TableAndErrors) {
   EXPECT_NE(r.out.find("\neager "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("peak RSS "), std::string::npos) << r.out;
   const std::vector<std::pair<std::string, std::string>> bad = {
-      {"bench resnet18 --engine turbo", "bench: unknown engine 'turbo' (engines: eager, libtorch, torchscript, fast, fast-int8)"},
+      {"bench resnet18 --engine turbo",
+       "bench: unknown engine 'turbo' (engines: eager, libtorch, torchscript, fast, fast-int8, fast-bf16)"},
       {"bench resnet18 --runs 0", "bench: --runs must be at least 1, got 0"},
       {"bench resnet18 --input-size 1x1x32x32",
        "resnet18: cannot run on input 1x1x32x32: "},

@@ -20,22 +20,25 @@ int cmd_bench(const Args& argv) {
       "(trace, freeze, optimize_for_inference), fast (reskit's engine: BatchNorm folded, convolutions, pooling and "
       "adds on oneDNN in its blocked layouts with their residual add and activation fused, buffers planned once, "
       "the rest on ATen), fast-int8 (the same with its convolutions in int8: post-training static quantisation, "
-      "u8/s8 sources per tensor, s8 weights per channel). GFLOP/s and % of peak are at the minimum time, against this machine's measured FMA "
+      "u8/s8 sources per tensor, s8 weights per channel), fast-bf16 (the same with its convolutions on bf16 sources "
+      "and weights, f32 accumulation: AVX-512, fast with AVX512_BF16 or AMX). GFLOP/s and % of peak are at the minimum time, against this machine's measured FMA "
       "throughput at the same thread count; memory MB is what an engine holds beyond the model.",
       {{"input-size", "NxCxHxW", "an input's shape, in the entry's argument order (default: its example)", true},
-       {"engine", "a,b,...", "eager, libtorch, torchscript, fast, fast-int8 (default eager,torchscript)"},
+       {"engine", "a,b,...", "eager, libtorch, torchscript, fast, fast-int8, fast-bf16 (default eager,torchscript)"},
        {"calibration", "FILE.npy",
         "fast-int8's calibration samples for one input (in input order), stacked along dim 0 (default: 8 seeded "
         "standard-normal inputs, the timed input's distribution)",
         true},
        {"agreement-inputs", "N",
-        "compare fast-int8 with eager f32 on N more seeded inputs: top-1 agreement and max error (default 0)"},
+        "compare fast-int8 and fast-bf16 with eager f32 on N more seeded inputs: top-1 agreement and max error "
+        "(default 0)"},
        {"runs", "N", "timed runs per engine (default 20)"},
        {"warmup", "N", "untimed runs per engine first (default 3)"},
        {"entry", "NAME", "the entry point to time, for models with several (default forward)"},
        {"format", "table|json", "output format (default table)"},
        {"profile", "",
-        "also time each step of the fast engine's plan, the first of fast and fast-int8 listed (with GFLOP/s and % of "
+        "also time each step of the fast engine's plan, the first of fast, fast-int8 and fast-bf16 listed (with GFLOP/s "
+        "and % of "
         "the measured FMA peak)"},
        {"quiet", "", "no progress on stderr"}});
   if (!command.parse(argv)) return 0;
@@ -51,8 +54,7 @@ int cmd_bench(const Args& argv) {
   for (const std::string& path : args.all("calibration")) options.calibration.push_back(io::read_npy(path));
   options.agreement_inputs = args.get_int("agreement-inputs", options.agreement_inputs);
   // (Not when the agreement needs the model to run eagerly afterwards.)
-  options.take_weights = (options.engines == std::vector<std::string>{"fast"} ||
-                          options.engines == std::vector<std::string>{"fast-int8"}) &&
+  options.take_weights = options.engines.size() == 1 && options.engines[0].rfind("fast", 0) == 0 &&
                          options.agreement_inputs == 0;
   for (const std::string& text : args.all("input-size")) options.input_sizes.push_back(parse_size(text, "input-size"));
   const std::string format = command.command().choice(args, "format", {"table", "json"});

@@ -16,7 +16,7 @@ int cmd_run(const Args& argv) {
   for (FlagSpec& f : ModelCommand::precision_flags()) flags.push_back(std::move(f));
   ModelCommand command("run",
                        "reskit run MODEL [--set KEY=VALUE ...] [--weights FILE] --input FILE.npy ... --out DIR "
-                       "[--engine eager|fast] [--precision f32|int8 --calibration FILE.npy ...]",
+                       "[--engine eager|fast] [--precision f32|int8|bf16 --calibration FILE.npy ...]",
                        "Runs one forward pass in eval mode under no-grad and writes every output as .npy.",
                        std::move(flags));
   if (!command.parse(argv)) return 0;
@@ -33,6 +33,7 @@ int cmd_run(const Args& argv) {
   // for one run: it takes the model's weights rather than copy them.
   tasks::EngineRunner runner(prepared.model, engine, /*take_weights=*/true);
   if (calibration) runner.use_int8(*calibration, Progress::Style::kAuto);
+  if (command.bf16()) runner.use_bf16();
   const std::vector<at::Tensor> outputs = runner(inputs);
 
   const std::filesystem::path out_dir = args.get("out");

@@ -35,15 +35,22 @@ tasks::Engine ModelCommand::engine() const {
 }
 
 std::vector<FlagSpec> ModelCommand::precision_flags() {
-  return {{"precision", "f32|int8",
-           "the fast engine's arithmetic: f32 (default) or int8 (post-training static quantisation; needs "
-           "--calibration)"},
+  return {{"precision", "f32|int8|bf16",
+           "the fast engine's arithmetic: f32 (default), int8 (post-training static quantisation; needs "
+           "--calibration) or bf16 (convolutions on bfloat16 sources and weights; AVX-512, fast with AVX512_BF16 "
+           "or AMX)"},
           {"calibration", "FILE.npy",
            "int8's calibration samples for one input (in input order), stacked along dim 0", true}};
 }
 
+bool ModelCommand::bf16() const {
+  if (command_.choice(args_, "precision", {"f32", "int8", "bf16"}) != "bf16") return false;
+  if (engine() != tasks::Engine::kFast) throw Error(command_.name() + ": --precision bf16 needs --engine fast");
+  return true;
+}
+
 std::optional<std::vector<at::Tensor>> ModelCommand::int8_calibration() const {
-  const std::string precision = command_.choice(args_, "precision", {"f32", "int8"});
+  const std::string precision = command_.choice(args_, "precision", {"f32", "int8", "bf16"});
   if (precision != "int8") {
     if (args_.has("calibration")) throw Error(command_.name() + ": --calibration is for --precision int8");
     return std::nullopt;

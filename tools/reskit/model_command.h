@@ -26,12 +26,14 @@ class ModelCommand {
   // --engine eager|fast, for the commands that run a network.
   static FlagSpec engine_flag();
   tasks::Engine engine() const;
-  // --precision f32|int8 and --calibration FILE.npy (repeatable, one per
-  // input, samples along dim 0), for the fast engine's int8 plans.
+  // --precision f32|int8|bf16 and --calibration FILE.npy (repeatable, one
+  // per input, samples along dim 0), for the fast engine's int8 plans.
   static std::vector<FlagSpec> precision_flags();
   // The calibration tensors where --precision int8 asks for int8 (an error
   // without --calibration or with another engine than fast); none for f32.
   std::optional<std::vector<at::Tensor>> int8_calibration() const;
+  // Whether --precision is bf16 (which needs --engine fast).
+  bool bf16() const;
 
   const ParsedArgs& args() const { return args_; }
   const Command& command() const { return command_; }

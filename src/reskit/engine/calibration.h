@@ -14,7 +14,9 @@
 
 namespace reskit::engine {
 
-enum class Precision { kFloat32, kInt8 };
+// A plan's arithmetic: f32, int8 (post-training static quantisation) or
+// bf16 (the convolutions' sources and weights rounded to bfloat16).
+enum class Precision { kFloat32, kInt8, kBFloat16 };
 
 struct Calibration {
   // Per value read as a convolution's source: the largest |x| it took.

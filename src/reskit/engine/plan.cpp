@@ -21,16 +21,21 @@
 #include "streamed_memory.h"
 #if RESKIT_HAVE_ONEDNN
 #include "onednn/backend.h"
+#include "onednn/conv_choice.h"
 #endif
 
 namespace reskit::engine {
 namespace {
 
 std::unique_ptr<Backend> make_cpu_backend([[maybe_unused]] std::shared_ptr<WeightPool> pool,
-                                          [[maybe_unused]] std::shared_ptr<const Calibration> calibration) {
+                                          [[maybe_unused]] std::shared_ptr<const Calibration> calibration,
+                                          [[maybe_unused]] bool bf16) {
 #if RESKIT_HAVE_ONEDNN
-  return onednn::make_backend(std::move(pool), std::move(calibration));
+  if (bf16 && !bf16_supported())
+    throw Error("engine: bf16 plans need a CPU with AVX-512 (oneDNN's bf16 convolutions; fast with AVX512_BF16 or AMX)");
+  return onednn::make_backend(std::move(pool), std::move(calibration), bf16);
 #else
+  if (bf16) throw Error("engine: bf16 plans need reskit built with oneDNN");
   return nullptr;
 #endif
 }
@@ -51,6 +56,14 @@ struct Context {
 };
 
 }  // namespace
+
+bool bf16_supported() {
+#if RESKIT_HAVE_ONEDNN
+  return onednn::bf16_convolutions_available();
+#else
+  return false;
+#endif
+}
 
 struct Plan::Impl {
   Graph graph;
@@ -221,7 +234,9 @@ Plan compile(torch::nn::Module& root, const TensorFunction& forward, const std::
     if (!options.use_backend || !cpu) throw Error("engine: int8 plans run on the CPU backend only");
     calibration = std::make_shared<Calibration>(calibrate(p.graph, options.calibration, options.progress));
   }
-  if (options.use_backend && cpu) p.backend = make_cpu_backend(options.weight_pool, calibration);
+  const bool bf16 = options.precision == Precision::kBFloat16;
+  if (bf16 && (!options.use_backend || !cpu)) throw Error("engine: bf16 plans run on the CPU backend only");
+  if (options.use_backend && cpu) p.backend = make_cpu_backend(options.weight_pool, calibration, bf16);
   if (calibration && !p.backend) throw Error("engine: int8 plans need reskit built with oneDNN");
   Lowering::Result lowered = Lowering(p.graph, p.backend.get()).run();
   p.steps = std::move(lowered.steps);

@@ -43,10 +43,16 @@ struct CompileOptions {
   // int8 kernel for run in int8 (onednn/int8_conv.h), their sources'
   // scales from running the graph on `calibration` (input sets shaped as the
   // example; at least one); everything else as in the f32 plan.
+  // kBFloat16: the convolutions oneDNN has a bf16 kernel for read their
+  // source and weights in bf16 (AVX-512; AVX512_BF16 and AMX where the CPU
+  // has them), accumulate and write f32; everything else as in the f32 plan.
   Precision precision = Precision::kFloat32;
   std::vector<std::vector<at::Tensor>> calibration;
   Progress::Style progress = Progress::Style::kQuiet;  // the calibration's, on stderr
 };
+
+// Whether this CPU runs bf16 plans (oneDNN's bf16 convolutions: AVX-512 and up).
+bool bf16_supported();
 
 // What a plan holds beyond the model's own weights.
 struct PlanMemory {

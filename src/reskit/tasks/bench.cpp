@@ -57,6 +57,8 @@ Target find_target(const models::Model& model, const std::string& entry) {
   throw Error("bench: " + model.name + " has no entry point '" + entry + "' (entry points: " + known + ")");
 }
 
+bool is_fast(const std::string& engine) { return engine.rfind("fast", 0) == 0; }
+
 // `fast_plan` receives the fast engine's plan, for its memory and profile.
 Runner make_runner(const std::string& engine, const models::Model& model, const Forward& forward,
                    const std::vector<at::Tensor>& inputs, const BenchOptions& options,
@@ -76,9 +78,10 @@ Runner make_runner(const std::string& engine, const models::Model& model, const 
     auto traced = std::make_shared<TorchScriptModel>(*model.module, forward, inputs);
     return [traced](const std::vector<at::Tensor>& in) { return traced->run(in); };
   }
-  if (engine == "fast" || engine == "fast-int8") {
+  if (is_fast(engine)) {
     engine::CompileOptions compile_options;
     compile_options.take_weights = options.take_weights;
+    if (engine == "fast-bf16") compile_options.precision = engine::Precision::kBFloat16;
     if (engine == "fast-int8") {
       std::vector<IntList> sizes;
       for (const at::Tensor& x : inputs) sizes.push_back(x.sizes().vec());
@@ -124,18 +127,19 @@ std::vector<ProfileRow> profile_steps(const engine::Plan& plan, const std::vecto
   return rows;
 }
 
-// fast-int8 against eager f32 on `count` seeded inputs (seeds 1000, 1001, ...).
-Int8Agreement int8_agreement(const Runner& int8, const Forward& f32, const std::vector<IntList>& sizes, int64_t count,
-                             c10::Device device, Progress::Style style) {
-  Int8Agreement a;
+// A reduced-precision engine against eager f32 on `count` seeded inputs (seeds 1000, 1001, ...).
+Agreement agreement(const std::string& engine, const Runner& reduced, const Forward& f32,
+                    const std::vector<IntList>& sizes, int64_t count, c10::Device device, Progress::Style style) {
+  Agreement a;
+  a.engine = engine;
   a.inputs = count;
-  Progress progress("int8 agreement", count, style);
+  Progress progress(engine + " agreement", count, style);
   at::NoGradGuard no_grad;
   for (int64_t k = 0; k < count; ++k) {
     at::Generator generator = at::detail::createCPUGenerator(static_cast<uint64_t>(1000 + k));
     std::vector<at::Tensor> in;
     for (const IntList& size : sizes) in.push_back(at::randn(size, generator).to(device));
-    const std::vector<at::Tensor> expected = f32(in), got = int8(in);
+    const std::vector<at::Tensor> expected = f32(in), got = reduced(in);
     for (size_t o = 0; o < expected.size() && o < got.size(); ++o) {
       const at::Tensor e = expected[o].to(at::kDouble), q = got[o].to(at::kDouble);
       const double range = e.abs().max().item<double>();
@@ -154,7 +158,7 @@ Int8Agreement int8_agreement(const Runner& int8, const Forward& f32, const std::
 }  // namespace
 
 const std::vector<std::string>& bench_engines() {
-  static const std::vector<std::string> engines = {"eager", "libtorch", "torchscript", "fast", "fast-int8"};
+  static const std::vector<std::string> engines = {"eager", "libtorch", "torchscript", "fast", "fast-int8", "fast-bf16"};
   return engines;
 }
 
@@ -173,20 +177,21 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
   if (options.warmup < 0) throw Error("bench: --warmup must be 0 or more, got " + std::to_string(options.warmup));
   for (const std::string& e : options.engines)
     if (std::find(bench_engines().begin(), bench_engines().end(), e) == bench_engines().end())
-      throw Error("bench: unknown engine '" + e + "' (engines: eager, libtorch, torchscript, fast, fast-int8)");
+      throw Error("bench: unknown engine '" + e + "' (engines: eager, libtorch, torchscript, fast, fast-int8, fast-bf16)");
   const auto has = [&](const char* e) {
     return std::find(options.engines.begin(), options.engines.end(), e) != options.engines.end();
   };
-  if (options.profile && !has("fast") && !has("fast-int8"))
-    throw Error("bench: --profile profiles the fast engine: add fast or fast-int8 to --engine");
-  if (options.take_weights && (options.engines.size() != 1 || (!has("fast") && !has("fast-int8"))))
+  const bool any_fast = std::any_of(options.engines.begin(), options.engines.end(), is_fast);
+  if (options.profile && !any_fast)
+    throw Error("bench: --profile profiles the fast engine: add fast, fast-int8 or fast-bf16 to --engine");
+  if (options.take_weights && (options.engines.size() != 1 || !any_fast))
     throw Error("bench: only the fast engine, alone, can take the model's weights");
   if (!options.calibration.empty() && !has("fast-int8"))
     throw Error("bench: --calibration is for fast-int8: add it to --engine");
   if (options.agreement_inputs < 0 || options.calibration_sets < 1)
     throw Error("bench: --agreement-inputs must be 0 or more and the calibration sets 1 or more");
-  if (options.agreement_inputs > 0 && (!has("fast-int8") || options.take_weights))
-    throw Error("bench: --agreement-inputs compares fast-int8 with eager f32: add fast-int8 to --engine");
+  if (options.agreement_inputs > 0 && ((!has("fast-int8") && !has("fast-bf16")) || options.take_weights))
+    throw Error("bench: --agreement-inputs compares fast-int8 or fast-bf16 with eager f32: add one to --engine");
   const Target target = find_target(model, options.entry);
 
   BenchResult result;
@@ -226,7 +231,7 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
     const Clock::time_point start = Clock::now();
     try {
       runners.push_back(make_runner(engine, model, target.forward, inputs, options, fast_plan));
-      if ((engine == "fast" || engine == "fast-int8") && fast_plan) {
+      if (is_fast(engine) && fast_plan) {
         const engine::PlanMemory m = fast_plan->memory();
         r.memory_mb = static_cast<double>(m.arena_bytes + m.scratchpad_bytes + m.weight_bytes) / (1024.0 * 1024.0);
         if (!profiled_plan) profiled_plan = fast_plan;
@@ -271,13 +276,11 @@ BenchResult bench(const models::Model& model, const BenchOptions& options) {
     }
   }
   progress.finish();
-  if (options.agreement_inputs > 0) {
-    const size_t q = static_cast<size_t>(
-        std::find(options.engines.begin(), options.engines.end(), "fast-int8") - options.engines.begin());
-    if (runners[q])
-      result.int8_agreement = int8_agreement(runners[q], target.forward, result.input_sizes, options.agreement_inputs,
-                                             device, options.progress);
-  }
+  if (options.agreement_inputs > 0)
+    for (size_t q = 0; q < options.engines.size(); ++q)
+      if ((options.engines[q] == "fast-int8" || options.engines[q] == "fast-bf16") && runners[q])
+        result.agreements.push_back(agreement(options.engines[q], runners[q], target.forward, result.input_sizes,
+                                              options.agreement_inputs, device, options.progress));
   if (options.profile && profiled_plan) result.profile = profile_steps(*profiled_plan, inputs, options.runs);
   result.peak_rss_mb = peak_rss_mb();
   result.peak_gflops = fma_peak_gflops(result.threads);
@@ -310,9 +313,8 @@ std::string format_bench_table(const BenchResult& r) {
   std::snprintf(line, sizeof line, "GFLOP/s and %% of peak at the minimum; peak %.1f GFLOP/s (measured FMA throughput at %d thread%s); peak RSS %.0f MB\n",
                 r.peak_gflops, r.threads, r.threads == 1 ? "" : "s", r.peak_rss_mb);
   s += line;
-  if (r.int8_agreement) {
-    const Int8Agreement& a = *r.int8_agreement;
-    s += "fast-int8 against eager f32 on " + std::to_string(a.inputs) + " seeded inputs: ";
+  for (const Agreement& a : r.agreements) {
+    s += a.engine + " against eager f32 on " + std::to_string(a.inputs) + " seeded inputs: ";
     if (a.rows > 0)
       s += "top-1 agreement " + std::to_string(a.top1_agree) + "/" + std::to_string(a.rows) + " (" +
            python_fixed(100.0 * static_cast<double>(a.top1_agree) / static_cast<double>(a.rows), 1) + "%), ";
@@ -371,6 +373,13 @@ std::string format_bench_json(const BenchResult& r) {
     nlohmann::json rows = nlohmann::json::array();
     for (const ProfileRow& p : r.profile) rows.push_back({{"step", p.step}, {"flop", p.flop}, {"min_ms", p.min_ms}});
     out["profile"] = rows;
+  }
+  if (!r.agreements.empty()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const Agreement& a : r.agreements)
+      rows.push_back({{"engine", a.engine}, {"inputs", a.inputs}, {"rows", a.rows}, {"top1_agree", a.top1_agree},
+                      {"max_rel_error", a.max_rel_error}});
+    out["agreement"] = rows;
   }
   return out.dump(2);
 }

@@ -7,6 +7,8 @@
 //   fast         reskit's inference engine (engine/plan.h)
 //   fast-int8    the same, its convolutions in int8 (post-training static
 //                quantisation, engine::Precision::kInt8)
+//   fast-bf16    the same, its convolutions on bf16 sources and weights
+//                (engine::Precision::kBFloat16)
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -37,16 +39,17 @@ struct BenchOptions {
   // timed inputs' own distribution.
   std::vector<at::Tensor> calibration;
   int64_t calibration_sets = 8;
-  // fast-int8 against eager f32 on this many further seeded inputs: top-1
-  // agreement (a classifier's N x K output) and the largest error.
+  // fast-int8 and fast-bf16 against eager f32 on this many further seeded
+  // inputs: top-1 agreement (a classifier's N x K output) and the largest error.
   int64_t agreement_inputs = 0;
 };
 
-// fast-int8's outputs against eager f32's.
-struct Int8Agreement {
+// A reduced-precision engine's outputs (fast-int8, fast-bf16) against eager f32's.
+struct Agreement {
+  std::string engine;
   int64_t inputs = 0;
   int64_t rows = 0, top1_agree = 0;  // rows of N x K outputs whose argmax is eager's (0 rows: not a classifier)
-  double max_rel_error = 0;          // max |int8 - f32| / max |f32|, over every output and input
+  double max_rel_error = 0;          // max |engine - f32| / max |f32|, over every output and input
 };
 
 // One step of the fast engine's plan, its least time over the profiled runs.
@@ -77,7 +80,7 @@ struct BenchResult {
   double peak_rss_mb = 0;             // of the whole process
   double peak_gflops = 0;             // the measured FMA peak at `threads` (core/fma_peak.h)
   std::vector<ProfileRow> profile;    // with BenchOptions::profile
-  std::optional<Int8Agreement> int8_agreement;  // with BenchOptions::agreement_inputs
+  std::vector<Agreement> agreements;  // with BenchOptions::agreement_inputs, per reduced-precision engine
 };
 
 // Inputs are seeded standard-normal tensors of the given sizes, made once.

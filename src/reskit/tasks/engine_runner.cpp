@@ -40,6 +40,11 @@ void EngineRunner::use_int8(std::vector<at::Tensor> samples, Progress::Style pro
   calibration_progress_ = progress;
 }
 
+void EngineRunner::use_bf16() {
+  if (engine_ != Engine::kFast) throw Error(name_ + ": bf16 runs on the fast engine (--engine fast)");
+  bf16_ = true;
+}
+
 std::vector<at::Tensor> EngineRunner::operator()(const std::vector<at::Tensor>& inputs) const {
   std::vector<IntList> sizes;
   for (const at::Tensor& x : inputs) sizes.push_back(x.sizes().vec());
@@ -66,6 +71,7 @@ std::vector<at::Tensor> EngineRunner::operator()(const std::vector<at::Tensor>& 
           options.calibration = calibration_sets(name_, calibration_samples_, sizes);
           options.progress = calibration_progress_;
         }
+        if (bf16_) options.precision = engine::Precision::kBFloat16;
         weights_taken_ = take_weights_;  // even if this compile fails: the weights may be gone
         slot = std::make_shared<const engine::Plan>(engine::compile(*module_, forward_, inputs, options));
       }

@@ -39,6 +39,8 @@ class EngineRunner {
   // The fast engine's plans in int8 (engine::CompileOptions::precision),
   // calibrated on `samples`: one tensor per input, samples along dim 0.
   void use_int8(std::vector<at::Tensor> samples, Progress::Style progress = Progress::Style::kQuiet);
+  // The fast engine's plans in bf16 (engine::CompileOptions::precision).
+  void use_bf16();
 
   std::vector<at::Tensor> operator()(const std::vector<at::Tensor>& inputs) const;
   Engine engine() const { return engine_; }
@@ -49,7 +51,7 @@ class EngineRunner {
   models::Forward forward_;
   Engine engine_;
   std::shared_ptr<engine::WeightPool> weights_;
-  bool int8_ = false;
+  bool int8_ = false, bf16_ = false;
   std::vector<at::Tensor> calibration_samples_;
   Progress::Style calibration_progress_ = Progress::Style::kQuiet;
   mutable bool take_weights_ = false;  // the next compile takes the weights

@@ -15,7 +15,7 @@ namespace {
 // Maps up to 16x16 output pixels per image: past that oneDNN's kernels,
 // blocked over rows, have the weight reuse this one is for.
 constexpr int64_t kMaxPixels = 256;
-constexpr int64_t kChunkBytes = 16 << 10;
+constexpr int64_t kChunkBytes = 16 << 10;  // with a group's inputs, within L1
 
 int max_rows(Isa isa) {
   switch (isa) {
@@ -73,7 +73,7 @@ DirectConv::DirectConv(const DirectShape& s, const at::Tensor& weight, const at:
   const int64_t pixels = v.oh * v.ow;
   v.groups = (pixels + max_rows(isa) - 1) / max_rows(isa);
   v.rows = (pixels + v.groups - 1) / v.groups;
-  // Weights in chunks of at most 32 KB per panel, read once for every group
+  // Weights in chunks of at most kChunkBytes per panel, read once for every group
   // of a job; jobs enough for every thread, with as many groups each as that allows.
   const int64_t icbs = v.ic / v.lanes, icb_bytes = v.kh * v.kw * v.lanes * 2 * v.lanes * int64_t{sizeof(float)};
   v.chunk = std::clamp<int64_t>(kChunkBytes / icb_bytes, 1, icbs);

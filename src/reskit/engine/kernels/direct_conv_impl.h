@@ -23,7 +23,7 @@ struct Direct {
   static int64_t taps(const DirectLayer& L) { return L.kh * L.kw; }
 
   // Group g's first pixel and pixel count: as even as they can be (49
-  // pixels in 9 groups: 6 x 5 and 4 x 6, never a last group of one, whose
+  // pixels in 9 groups: 4 of 6 and 5 of 5, never a last group of one, whose
   // two accumulator chains would leave the FMA units waiting).
   static int64_t group_start(const DirectLayer& L, int64_t g) {
     const int64_t pixels = L.oh * L.ow, base = pixels / L.groups, extra = pixels % L.groups;

@@ -272,8 +272,8 @@ std::string spatial_text(const std::vector<int64_t>& sizes) {
 
 class OnednnBackend : public Backend {
  public:
-  OnednnBackend(std::shared_ptr<WeightPool> pool, std::shared_ptr<const Calibration> calibration)
-      : pool_(std::move(pool)), calibration_(std::move(calibration)) {}
+  OnednnBackend(std::shared_ptr<WeightPool> pool, std::shared_ptr<const Calibration> calibration, bool bf16)
+      : pool_(std::move(pool)), calibration_(std::move(calibration)), bf16_(bf16) {}
 
   bool lower(Lowering& l, const Node& n) override {
     // A node a pyramid took: no step; the concatenation's value is the pyramid's buffer.
@@ -342,7 +342,11 @@ class OnednnBackend : public Backend {
   // `scale` multiplies what is copied (int8 codes made or undone); `text`
   // names the step (default: "reorder FROM -> TO (onednn)").
   void add_reorder(Lowering& l, const Operand& from, const Operand& to, float scale = 1, std::string text = "") {
-    if (text.empty()) text = "reorder " + layout_name(from.desc) + " -> " + layout_name(to.desc) + " (onednn)";
+    // The layout, and bf16 where the data is (a bf16 plan's sources).
+    const auto named = [](const memory::desc& d) {
+      return layout_name(d) + (d.data_type() == memory::data_type::bf16 ? " bf16" : "");
+    };
+    if (text.empty()) text = "reorder " + named(from.desc) + " -> " + named(to.desc) + " (onednn)";
     dnnl::reorder::primitive_desc pd(cpu_engine(), from.desc, cpu_engine(), to.desc, scaled_by(scale));
     l.add_step(std::make_unique<PrimitiveStep>(dnnl::reorder(pd),
                                                std::vector<std::pair<int, Operand>>{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}},
@@ -472,7 +476,9 @@ class OnednnBackend : public Backend {
                                        ? reusable(l, n.inputs[3], residual->desc)
                                        : std::optional<Operand>();
     if (alias && src->kind == Operand::Kind::kBuffer && alias->id == src->id) alias.reset();
-    const ConvChoice choice = choose_convolution(layer, src->desc, alias ? alias->desc : memory::desc());
+    std::optional<ConvChoice> bf16;
+    if (bf16_) bf16 = choose_bf16_convolution(layer, alias ? alias->desc : memory::desc());
+    const ConvChoice choice = bf16 ? *bf16 : choose_convolution(layer, src->desc, alias ? alias->desc : memory::desc());
 
     // Everything that can fail is made before anything is emitted.
     label << " (" << choice.name << ")";
@@ -1165,14 +1171,15 @@ class OnednnBackend : public Backend {
   std::vector<std::pair<int64_t, int64_t>> converted_;  // (value, buffer): reordered copies
   std::unordered_map<int64_t, int64_t> absorbed_;       // node -> its buffer (-1: none): a pyramid's other nodes
   std::shared_ptr<const Calibration> calibration_;      // int8 plans: the sources' calibrated ranges
+  bool bf16_ = false;                                   // bf16 plans: convolutions in bf16 where oneDNN can
   std::unordered_map<int64_t, float> code_scale_;       // buffer -> s: it holds int8 codes, round(x x s)
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make_backend(std::shared_ptr<WeightPool> pool,
-                                      std::shared_ptr<const Calibration> calibration) {
-  return std::make_unique<OnednnBackend>(std::move(pool), std::move(calibration));
+                                      std::shared_ptr<const Calibration> calibration, bool bf16) {
+  return std::make_unique<OnednnBackend>(std::move(pool), std::move(calibration), bf16);
 }
 
 }  // namespace reskit::engine::onednn

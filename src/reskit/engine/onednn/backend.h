@@ -15,7 +15,8 @@ namespace reskit::engine::onednn {
 
 // `pool` (may be null): weights this plan shares with others compiled with it.
 // `calibration` (may be null): the convolutions whose sources it covers run in int8.
+// `bf16`: the convolutions oneDNN has a bf16 kernel for run in bf16 (f32 out).
 std::unique_ptr<Backend> make_backend(std::shared_ptr<WeightPool> pool,
-                                      std::shared_ptr<const Calibration> calibration = nullptr);
+                                      std::shared_ptr<const Calibration> calibration = nullptr, bool bf16 = false);
 
 }  // namespace reskit::engine::onednn

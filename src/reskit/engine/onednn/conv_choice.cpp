@@ -65,16 +65,27 @@ kernels::DirectShape direct_shape(const ConvShape& s) {
   return d;
 }
 
+// The bias as oneDNN takes it (f32, its layout), or none.
+memory::desc bias_desc(const ConvLayer& layer) {
+  return layer.bias.defined()
+             ? memory::desc({layer.shape.weights[0]}, memory::data_type::f32, memory::format_tag::any)
+             : memory::desc();
+}
+
+// oneDNN counts dilation from 0 (none), PyTorch from 1.
+memory::dims onednn_dilates(const ConvShape& s) {
+  memory::dims d;
+  for (int64_t x : s.dilation) d.push_back(x - 1);
+  return d;
+}
+
 std::vector<ConvChoice> candidates(const ConvLayer& layer, const memory::desc& src, const memory::desc& dst) {
   const ConvShape& s = layer.shape;
   const memory::desc any_src(to_dims(s.src), memory::data_type::f32, memory::format_tag::any);
   const memory::desc any_dst(to_dims(s.dst), memory::data_type::f32, memory::format_tag::any);
   const memory::desc weights(weights_dims(s), memory::data_type::f32, memory::format_tag::any);
-  const memory::desc bias = layer.bias.defined()
-                                ? memory::desc({s.weights[0]}, memory::data_type::f32, memory::format_tag::any)
-                                : memory::desc();
-  memory::dims dilates;
-  for (int64_t d : s.dilation) dilates.push_back(d - 1);
+  const memory::desc bias = bias_desc(layer);
+  const memory::dims dilates = onednn_dilates(s);
   const auto all_one = [](const std::vector<int64_t>& v) {
     return std::all_of(v.begin(), v.end(), [](int64_t x) { return x == 1; });
   };
@@ -198,7 +209,7 @@ class CandidateRun {
     if (own_) {
       std::byte* aligned = scratch_.data() + (64 - reinterpret_cast<uintptr_t>(scratch_.data()) % 64) % 64;
       own_->run(static_cast<const float*>(source_.get_data_handle()),
-                     static_cast<float*>(destination_.get_data_handle()), aligned);
+                static_cast<float*>(destination_.get_data_handle()), aligned);
     } else {
       conv_->execute(stream_, args_);
     }
@@ -285,6 +296,38 @@ memory::desc weights_plain_desc(const ConvShape& s, memory::data_type type) {
     stride *= d[i];
   }
   return memory::desc(d, type, strides);
+}
+
+std::optional<ConvChoice> choose_bf16_convolution(const ConvLayer& layer, const memory::desc& dst) {
+  const ConvShape& s = layer.shape;
+  const memory::desc src(to_dims(s.src), memory::data_type::bf16, memory::format_tag::any);
+  const memory::desc weights(weights_dims(s), memory::data_type::bf16, memory::format_tag::any);
+  const memory::desc bias = bias_desc(layer);
+  const memory::dims dilates = onednn_dilates(s);
+  // The destination asked for (a residual overwritten in place), else oneDNN's choice.
+  std::vector<memory::desc> outs;
+  if (dst.get_size() > 0) outs.push_back(dst);
+  outs.emplace_back(to_dims(s.dst), memory::data_type::f32, memory::format_tag::any);
+  for (const memory::desc& out : outs) {
+    try {
+      const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                 src, weights, bias, out, to_dims(s.stride), dilates,
+                                                 to_dims(s.padding_l), to_dims(s.padding_r));
+      dnnl::convolution_forward::primitive_desc pd(desc, layer.attr, cpu_engine());
+      if (good_impl(pd))
+        return ConvChoice{std::string("onednn bf16 ") + pd.impl_info_str(), pd.src_desc(), pd.dst_desc(), pd,
+                          nullptr, nullptr};
+    } catch (const dnnl::error&) {
+      // no bf16 kernel for this combination
+    }
+  }
+  return std::nullopt;
+}
+
+bool bf16_convolutions_available() {
+  ConvLayer probe;
+  probe.shape = {{1, 16, 8, 8}, {16, 16, 3, 3}, {1, 16, 8, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
+  return choose_bf16_convolution(probe, memory::desc()).has_value();
 }
 
 ConvChoice choose_convolution(const ConvLayer& layer, const memory::desc& src, const memory::desc& dst) {

@@ -56,6 +56,15 @@ struct ConvChoice {
 // have (a residual it overwrites), or an empty desc for the kernel's choice.
 ConvChoice choose_convolution(const ConvLayer& layer, const dnnl::memory::desc& src, const dnnl::memory::desc& dst);
 
+// The layer on oneDNN's bf16 kernel (`--precision bf16`): source and weights
+// in bf16, accumulation, bias, residual and output in f32, so that the rest
+// of the plan is the f32 plan's; none where oneDNN has no JIT kernel for it.
+// `dst` as choose_convolution's.
+std::optional<ConvChoice> choose_bf16_convolution(const ConvLayer& layer, const dnnl::memory::desc& dst);
+
+// Whether oneDNN has bf16 convolutions on this CPU (AVX-512 and up).
+bool bf16_convolutions_available();
+
 // The weights as PyTorch holds them: oihw (goihw for groups > 1).
 dnnl::memory::desc weights_plain_desc(const ConvShape& shape,
                                       dnnl::memory::data_type type = dnnl::memory::data_type::f32);
