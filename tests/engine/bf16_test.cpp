@@ -12,27 +12,14 @@
 
 #include "reskit/core/cpu_features.h"
 #include "reskit/engine/plan.h"
-#include "reskit/layers/conv.h"
+#include "conv_block.h"
 #include "test_util.h"
 
 namespace reskit {
 namespace {
 
-// An odd-sized stem, a strided convolution and a shortcut, their sum into
-// the one that runs last, ReLUs between.
-struct Block : torch::nn::Module {
-  Block() {
-    stem = register_module("stem", layers::Conv2d(torch::nn::Conv2dOptions(5, 16, 3).padding(1)));
-    conv = register_module("conv", layers::Conv2d(torch::nn::Conv2dOptions(16, 32, 3).stride(2).padding(1)));
-    shortcut = register_module("shortcut", layers::Conv2d(torch::nn::Conv2dOptions(16, 32, 1).stride(2).bias(false)));
-  }
-  at::Tensor forward(const at::Tensor& x) {
-    const at::Tensor y = torch::relu(stem->forward(x));
-    at::Tensor out = conv->forward(y);
-    out += shortcut->forward(y);
-    return torch::relu(out);
-  }
-  layers::Conv2d stem{nullptr}, conv{nullptr}, shortcut{nullptr};
+struct Block : test::ConvBlock {
+  Block() : test::ConvBlock(5, 16, 32) {}
 };
 
 at::Tensor as_bf16(const at::Tensor& x) { return x.to(at::kBFloat16).to(at::kDouble); }

@@ -8,28 +8,16 @@
 #include <torch/torch.h>
 
 #include "reskit/engine/plan.h"
-#include "reskit/layers/conv.h"
+#include "conv_block.h"
 #include "test_util.h"
 
 namespace reskit {
 namespace {
 
-// A signed source (the input), an unsigned one (a ReLU's output, written as
-// codes by its producer) read by two convolutions, a strided one, and a
-// residual sum into the one that runs last.
-struct QuantBlock : torch::nn::Module {
-  QuantBlock() {
-    stem = register_module("stem", layers::Conv2d(torch::nn::Conv2dOptions(5, 12, 3).padding(1)));
-    conv = register_module("conv", layers::Conv2d(torch::nn::Conv2dOptions(12, 16, 3).stride(2).padding(1)));
-    shortcut = register_module("shortcut", layers::Conv2d(torch::nn::Conv2dOptions(12, 16, 1).stride(2).bias(false)));
-  }
-  at::Tensor forward(const at::Tensor& x) {
-    const at::Tensor y = torch::relu(stem->forward(x));
-    at::Tensor out = conv->forward(y);
-    out += shortcut->forward(y);
-    return torch::relu(out);
-  }
-  layers::Conv2d stem{nullptr}, conv{nullptr}, shortcut{nullptr};
+// The block's source is signed (the input); the stem's ReLU output is
+// unsigned, written as codes by its producer and read by two convolutions.
+struct QuantBlock : test::ConvBlock {
+  QuantBlock() : test::ConvBlock(5, 12, 16) {}
 };
 
 // x as the int8 kernel reads it, back in float64: round(x * scale) in

@@ -29,22 +29,6 @@ memory::dims weights_dims(const ConvShape& s) {
 }
 
 // A 2-D convolution's shape as reskit's kernels take it.
-kernels::WinogradShape winograd_shape(const ConvShape& s) {
-  kernels::WinogradShape w;
-  w.batch = s.src[0];
-  w.in_channels = s.src[1];
-  w.out_channels = s.dst[1];
-  w.height = s.src[2];
-  w.width = s.src[3];
-  w.out_height = s.dst[2];
-  w.out_width = s.dst[3];
-  w.pad_top = s.padding_l[0];
-  w.pad_left = s.padding_l[1];
-  w.dilation_h = s.dilation[0];
-  w.dilation_w = s.dilation[1];
-  return w;
-}
-
 kernels::DirectShape direct_shape(const ConvShape& s) {
   kernels::DirectShape d;
   d.batch = s.src[0];
@@ -63,6 +47,24 @@ kernels::DirectShape direct_shape(const ConvShape& s) {
   d.pad_top = s.padding_l[0];
   d.pad_left = s.padding_l[1];
   return d;
+}
+
+// The same for Winograd, which needs no kernel size or stride (3x3, 1).
+kernels::WinogradShape winograd_shape(const ConvShape& s) {
+  const kernels::DirectShape d = direct_shape(s);
+  kernels::WinogradShape w;
+  w.batch = d.batch;
+  w.in_channels = d.in_channels;
+  w.out_channels = d.out_channels;
+  w.height = d.height;
+  w.width = d.width;
+  w.out_height = d.out_height;
+  w.out_width = d.out_width;
+  w.pad_top = d.pad_top;
+  w.pad_left = d.pad_left;
+  w.dilation_h = d.dilation_h;
+  w.dilation_w = d.dilation_w;
+  return w;
 }
 
 // The bias as oneDNN takes it (f32, its layout), or none.
@@ -325,9 +327,13 @@ std::optional<ConvChoice> choose_bf16_convolution(const ConvLayer& layer, const 
 }
 
 bool bf16_convolutions_available() {
-  ConvLayer probe;
-  probe.shape = {{1, 16, 8, 8}, {16, 16, 3, 3}, {1, 16, 8, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
-  return choose_bf16_convolution(probe, memory::desc()).has_value();
+  // Probed once: the CPU and oneDNN's ISA cap do not change while the process runs.
+  static const bool available = [] {
+    ConvLayer probe;
+    probe.shape = {{1, 16, 8, 8}, {16, 16, 3, 3}, {1, 16, 8, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1};
+    return choose_bf16_convolution(probe, memory::desc()).has_value();
+  }();
+  return available;
 }
 
 ConvChoice choose_convolution(const ConvLayer& layer, const memory::desc& src, const memory::desc& dst) {
